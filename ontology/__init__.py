@@ -1,0 +1,1 @@
+"""The Open Skies OWL ontology, its SHACL shapes, and reasoning with owlready2."""

@@ -1,0 +1,87 @@
+"""The ``openskies`` command: build, validate and serve the Open Skies graph."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from openskies.settings import Settings
+
+app = typer.Typer(
+    help=(
+        "Open Skies Treaty knowledge graph. `build` assembles and checks the "
+        "dataset, `validate` checks it against the SHACL shapes, `serve` runs "
+        "the SPARQL 1.1 endpoint."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _print_counts(title: str, counts: dict[str, int]) -> None:
+    typer.echo(title)
+    width = max((len(key) for key in counts), default=0)
+    for key, value in counts.items():
+        typer.echo(f"  {key:<{width}}  {value:>6}")
+
+
+@app.command()
+def build(
+    out: Annotated[
+        Path, typer.Option(help="Directory for openskies.trig and openskies.nq.")
+    ] = Settings().build_dir,
+    reason: Annotated[
+        bool, typer.Option(help="Run the OWL reasoner and write the inferred graph.")
+    ] = True,
+) -> None:
+    """Assemble every named graph, reason over it, write TriG and N-Quads, print counts."""
+    from openskies.graph.build import build as run_build
+    from openskies.ontology.reasoning import InconsistentOntologyError
+
+    try:
+        report = run_build(out, reason=reason)
+    except InconsistentOntologyError as error:
+        typer.secho(f"inconsistent: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    for path in report.files:
+        typer.echo(f"wrote {path}")
+    _print_counts("triples per named graph:", report.triples_per_graph)
+    _print_counts("instances per class:", report.instances_per_class)
+
+
+@app.command()
+def validate(
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="Extra Turtle files to validate together with the project's graph."),
+    ] = None,
+) -> None:
+    """Check the dataset against the SHACL shapes and the article's text spans.
+
+    Exits 0 when everything conforms, 1 with a readable report otherwise.
+    """
+    from openskies.ontology.validation import validate_project
+
+    result = validate_project(extra_files=tuple(data or ()))
+    typer.echo(result.report)
+    if not result.conforms:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+) -> None:
+    """Run the SPARQL endpoint on uvicorn over the embedded store."""
+    import uvicorn
+
+    from openskies.server.app import create_app
+
+    overrides = {key: value for key, value in {"host": host, "port": port}.items() if value}
+    settings = Settings(**overrides)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,52 @@
+"""All runtime settings in one place, read once at start-up.
+
+Values come from keyword arguments, or from ``OPENSKIES_*`` environment
+variables (for example ``OPENSKIES_QUERY_TIMEOUT=5``), so the CLI, the tests
+and a bare ``uvicorn`` all configure the same object.
+"""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Server and build settings; immutable once created."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENSKIES_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str | None = Field(
+        default=None,
+        description="Public URL of the server; defaults to http://{host}:{port}.",
+    )
+    build_dir: Path = Field(
+        default=Path("build"),
+        description="Where `openskies build` writes the assembled dataset.",
+    )
+    data_files: tuple[Path, ...] = Field(
+        default=(),
+        description="Extra RDF files (TriG, N-Quads, Turtle, N-Triples) served with the graph.",
+    )
+    replace_data: bool = Field(
+        default=False,
+        description="Serve only data_files, not the built Open Skies dataset.",
+    )
+    query_timeout: float = Field(default=10.0, gt=0, description="Seconds per query.")
+    max_query_length: int = Field(default=100_000, gt=0, description="Characters.")
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    max_result_rows: int = Field(default=100_000, gt=0)
+    workers: int = Field(default=2, ge=1, description="Query worker processes.")
+    update_token: str | None = Field(
+        default=None, description="Bearer token that enables writes; writes are off without it."
+    )
+    outbound_allowlist: tuple[str, ...] = Field(
+        default=(),
+        description="Hosts (host or host:port) that SERVICE and LOAD may reach.",
+    )
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")

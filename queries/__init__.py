@@ -1,0 +1,1 @@
+"""The question catalog: one SPARQL file per question."""
