@@ -109,3 +109,25 @@ def build(out_dir: Path, *, reason: bool = True) -> BuildReport:
         triples_per_graph=count_triples(dataset),
         instances_per_class=count_instances(dataset, namespace=str(OSK)),
     )
+
+
+def source_files() -> tuple[Path, ...]:
+    """Every file whose change makes a built dataset stale."""
+    files = [path for paths in SOURCES.values() for path in paths]
+    files += sorted(ONTOLOGY_DIR.glob("*.py")) + sorted(GRAPH_DIR.glob("*.py"))
+    return tuple(files)
+
+
+def ensure_built(out_dir: Path, *, reason: bool = True) -> Path:
+    """The N-Quads dump in ``out_dir``, rebuilt first if missing or older than a source.
+
+    The server calls this at start-up so a fresh clone serves without a
+    separate build step, and an edited Turtle file is never served stale.
+    """
+    nquads = out_dir / DATASET_NQUADS
+    if nquads.exists():
+        built_at = nquads.stat().st_mtime
+        if all(path.stat().st_mtime <= built_at for path in source_files() if path.exists()):
+            return nquads
+    build(out_dir, reason=reason)
+    return nquads
