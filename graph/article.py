@@ -34,7 +34,8 @@ class Span:
     end: int
 
     def matches(self, text: str) -> bool:
-        return 0 <= self.start <= self.end <= len(text) and text[self.start : self.end] == self.exact
+        in_range = 0 <= self.start <= self.end <= len(text)
+        return in_range and text[self.start : self.end] == self.exact
 
 
 def spans_in(graph: Graph) -> list[Span]:

@@ -9,10 +9,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Dataset, Graph, URIRef
+from rdflib import Dataset, Literal, URIRef
 from rdflib.namespace import RDF
 
-from openskies.vocab import PREFIXES, Graphs
+from openskies.graph.article import article_text
+from openskies.vocab import OSD, OSK, PREFIXES, Graphs
 
 ONTOLOGY_DIR = Path(__file__).resolve().parent.parent / "ontology"
 GRAPH_DIR = Path(__file__).resolve().parent
@@ -38,6 +39,9 @@ def load_sources() -> Dataset:
         graph = dataset.graph(graph_iri)
         for path in paths:
             graph.parse(path, format="turtle")
+    # The article's text comes from the stored file itself, never a copy, so
+    # SPARQL can check any span with SUBSTR against exactly what spans index.
+    dataset.graph(Graphs.ARTICLE).add((OSD.article, OSK.fullText, Literal(article_text())))
     return dataset
 
 
@@ -100,8 +104,6 @@ def write_dataset(dataset: Dataset, out_dir: Path) -> tuple[Path, ...]:
 
 def build(out_dir: Path, *, reason: bool = True) -> BuildReport:
     """Build, write and count: the work behind ``openskies build``."""
-    from openskies.vocab import OSK
-
     dataset = build_dataset(reason=reason)
     files = write_dataset(dataset, out_dir)
     return BuildReport(

@@ -29,7 +29,7 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
 def build(
     out: Annotated[
         Path, typer.Option(help="Directory for openskies.trig and openskies.nq.")
-    ] = Settings().build_dir,
+    ] = Path("build"),
     reason: Annotated[
         bool, typer.Option(help="Run the OWL reasoner and write the inferred graph.")
     ] = True,
