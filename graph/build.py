@@ -73,12 +73,13 @@ class BuildReport:
 
 
 def count_triples(dataset: Dataset) -> dict[str, int]:
-    """Triples in each named graph, in the order of ``SOURCES`` then the rest."""
-    return {
+    """Triples in each non-empty named graph, sorted by graph IRI."""
+    counts = {
         str(graph.identifier): len(graph)
         for graph in dataset.graphs()
         if isinstance(graph.identifier, URIRef) and len(graph) > 0
     }
+    return dict(sorted(counts.items()))
 
 
 def count_instances(dataset: Dataset, *, namespace: str | None = None) -> dict[str, int]:

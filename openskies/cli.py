@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from openskies.settings import Settings
+from openskies.vocab import PREFIXES
 
 app = typer.Typer(
     help=(
@@ -18,11 +19,21 @@ app = typer.Typer(
 )
 
 
+def _short(iri: str) -> str:
+    """A prefixed name where a project prefix fits, so the counts read at a glance."""
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return iri
+
+
 def _print_counts(title: str, counts: dict[str, int]) -> None:
     typer.echo(title)
-    width = max((len(key) for key in counts), default=0)
-    for key, value in counts.items():
+    names = {_short(key): value for key, value in counts.items()}
+    width = max((len(key) for key in names), default=0)
+    for key, value in names.items():
         typer.echo(f"  {key:<{width}}  {value:>6}")
+    typer.echo(f"  {'total':<{width}}  {sum(names.values()):>6}")
 
 
 @app.command()

@@ -36,6 +36,7 @@ class Graphs:
 
 
 PREFIXES: dict[str, str] = {
+    "osg": BASE + "graph/",
     "osk": str(OSK),
     "osd": str(OSD),
     "stance": str(STANCE),
