@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     max_query_length: int = Field(default=100_000, gt=0, description="Characters.")
     max_body_bytes: int = Field(default=1_000_000, gt=0)
     max_result_rows: int = Field(default=100_000, gt=0)
+    max_query_depth: int = Field(
+        default=200,
+        gt=0,
+        description="Deepest nesting of { ( [ accepted in a query or update before evaluation.",
+    )
     workers: int = Field(default=2, ge=1, description="Query worker processes.")
     update_token: str | None = Field(
         default=None, description="Bearer token that enables writes; writes are off without it."

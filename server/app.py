@@ -1,0 +1,57 @@
+"""The application factory: one FastAPI app for the CLI, the tests and uvicorn.
+
+``create_app(settings)`` reads settings once; the lifespan resolves the data
+files (building the dataset if needed), starts the worker pool and stops it
+on shutdown. ``uvicorn --factory openskies.server.app:create_app`` works too,
+with settings from ``OPENSKIES_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from openskies.server import routes_gsp, routes_meta, routes_sparql, routes_update
+from openskies.server.data import dataset_sources
+from openskies.server.errors import install_error_handlers
+from openskies.server.pool import WorkerPool
+from openskies.server.service import SparqlService
+from openskies.settings import Settings
+from openskies.vocab import PREFIXES
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; worker processes start with the lifespan, not here."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sources = await run_in_threadpool(dataset_sources, settings)
+        pool = WorkerPool(sources, PREFIXES, size=settings.workers, timeout=settings.query_timeout)
+        await run_in_threadpool(pool.start)
+        app.state.service = SparqlService(settings, pool)
+        try:
+            yield
+        finally:
+            app.state.service = None
+            await run_in_threadpool(pool.stop)
+
+    app = FastAPI(
+        title="Open Skies SPARQL endpoint",
+        description=(
+            "SPARQL 1.1 Protocol (query, update, Graph Store) over the Open Skies Treaty "
+            "knowledge graph. The default graph of a query is the union of all named graphs."
+        ),
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.service = None
+    install_error_handlers(app)
+    for module in (routes_sparql, routes_update, routes_gsp, routes_meta):
+        app.include_router(module.router)
+    return app

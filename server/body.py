@@ -1,0 +1,43 @@
+"""Reading request bodies and parameters within the configured limits."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+
+from openskies.server.errors import ProtocolError
+
+
+def media_type_of(request: Request) -> str:
+    """The request's media type without parameters, lower-cased ('' when absent)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or 413 as soon as it exceeds ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ProtocolError(413, f"Request body too large: the limit is {limit} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ProtocolError(413, f"Request body too large: the limit is {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(400, "The request body is not valid UTF-8.") from None
+
+
+def parse_form(body: bytes) -> list[tuple[str, str]]:
+    """application/x-www-form-urlencoded pairs, in order, duplicates kept."""
+    try:
+        return parse_qsl(decode(body), keep_blank_values=True, strict_parsing=False)
+    except ValueError as exc:
+        raise ProtocolError(400, f"Malformed form body: {exc}") from None

@@ -1,0 +1,48 @@
+"""FastAPI dependencies: the objects the lifespan put on ``app.state``."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from openskies.server.errors import ProtocolError
+from openskies.server.service import SparqlService
+from openskies.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_service(request: Request) -> SparqlService:
+    service = getattr(request.app.state, "service", None)
+    if service is None:
+        raise ProtocolError(503, "The query engine is not running.")
+    return service
+
+
+def require_writer(request: Request) -> None:
+    """Allow a write only with ``Authorization: Bearer <update_token>``.
+
+    Without a configured token writes are off (403); a missing token is 401
+    with a ``WWW-Authenticate`` challenge, a wrong one 403. The token is
+    compared in constant time and never logged or echoed.
+    """
+    token = get_settings(request).update_token
+    if not token:
+        raise ProtocolError(403, "Writes are disabled on this server (no update token configured).")
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise ProtocolError(
+            401,
+            "Authentication required: send 'Authorization: Bearer <token>'.",
+            {"WWW-Authenticate": 'Bearer realm="openskies"'},
+        )
+    if not hmac.compare_digest(credentials.strip().encode(), token.encode()):
+        raise ProtocolError(403, "The bearer token is not valid for writes.")
+
+
+ServiceDep = Annotated[SparqlService, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

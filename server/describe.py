@@ -1,0 +1,129 @@
+"""The endpoint describing itself: SPARQL 1.1 Service Description and VoID.
+
+Both are small graphs built in the web process from the pool's statistics
+(no query of the client's ever runs here) and serialized with pyoxigraph in
+the negotiated RDF format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyoxigraph as ox
+
+from openskies.server.negotiation import Format
+from openskies.vocab import BASE, PREFIXES
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+VOID = "http://rdfs.org/ns/void#"
+DCTERMS = "http://purl.org/dc/terms/"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+FORMATS = "http://www.w3.org/ns/formats/"
+
+DATASET_IRI = BASE + "dataset"
+"""The stable IRI of the Open Skies dataset (not tied to the host serving it)."""
+DATA_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+DUMP_PATHS = ("/dumps/openskies.trig", "/dumps/openskies.nq")
+
+RESULT_FORMAT_IRIS = {
+    "json": FORMATS + "SPARQL_Results_JSON",
+    "xml": FORMATS + "SPARQL_Results_XML",
+    "csv": FORMATS + "SPARQL_Results_CSV",
+    "tsv": FORMATS + "SPARQL_Results_TSV",
+    "turtle": FORMATS + "Turtle",
+    "ntriples": FORMATS + "N-Triples",
+    "jsonld": FORMATS + "JSON-LD",
+    "rdfxml": FORMATS + "RDF_XML",
+}
+RDF_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+}
+
+
+class _Graph:
+    """A tiny triple collector with helpers for IRIs and literals."""
+
+    def __init__(self) -> None:
+        self.triples: list[ox.Triple] = []
+
+    def add(self, subject: Any, predicate: str, obj: Any) -> None:
+        self.triples.append(ox.Triple(subject, ox.NamedNode(predicate), obj))
+
+    def serialize(self, fmt: Format) -> bytes:
+        prefixes = {key: PREFIXES[key] for key in ("rdf", "void", "dcterms", "xsd")}
+        prefixes["sd"] = SD
+        prefixes["formats"] = FORMATS
+        if fmt.name not in ("turtle", "rdfxml"):
+            prefixes = None
+        return ox.serialize(self.triples, format=RDF_FORMATS[fmt.name], prefixes=prefixes) or b""
+
+
+def _integer(value: int) -> ox.Literal:
+    return ox.Literal(str(value), datatype=XSD_INTEGER)
+
+
+def service_description(
+    endpoint: str, stats: dict[str, Any], fmt: Format, *, writable: bool, federated: bool
+) -> bytes:
+    """sd:Service for ``endpoint``: language, formats, features and the default dataset."""
+    graph = _Graph()
+    service = ox.BlankNode("service")
+    dataset = ox.BlankNode("dataset")
+    default_graph = ox.BlankNode("defaultGraph")
+    graph.add(service, RDF_TYPE.value, ox.NamedNode(SD + "Service"))
+    graph.add(service, SD + "endpoint", ox.NamedNode(endpoint))
+    graph.add(service, SD + "supportedLanguage", ox.NamedNode(SD + "SPARQL11Query"))
+    if writable:
+        graph.add(service, SD + "supportedLanguage", ox.NamedNode(SD + "SPARQL11Update"))
+    for name in RESULT_FORMAT_IRIS:
+        graph.add(service, SD + "resultFormat", ox.NamedNode(RESULT_FORMAT_IRIS[name]))
+    graph.add(service, SD + "feature", ox.NamedNode(SD + "UnionDefaultGraph"))
+    if federated:
+        graph.add(service, SD + "feature", ox.NamedNode(SD + "BasicFederatedQuery"))
+    graph.add(service, SD + "defaultDataset", dataset)
+    graph.add(dataset, RDF_TYPE.value, ox.NamedNode(SD + "Dataset"))
+    graph.add(dataset, DCTERMS + "source", ox.NamedNode(DATASET_IRI))
+    graph.add(dataset, SD + "defaultGraph", default_graph)
+    graph.add(default_graph, RDF_TYPE.value, ox.NamedNode(SD + "Graph"))
+    graph.add(default_graph, VOID + "triples", _integer(stats["triples"]))
+    for index, (name, count) in enumerate(stats["graphs"].items()):
+        named = ox.BlankNode(f"namedGraph{index}")
+        inner = ox.BlankNode(f"graph{index}")
+        graph.add(dataset, SD + "namedGraph", named)
+        graph.add(named, RDF_TYPE.value, ox.NamedNode(SD + "NamedGraph"))
+        graph.add(named, SD + "name", ox.NamedNode(name))
+        graph.add(named, SD + "graph", inner)
+        graph.add(inner, RDF_TYPE.value, ox.NamedNode(SD + "Graph"))
+        graph.add(inner, VOID + "triples", _integer(count))
+    return graph.serialize(fmt)
+
+
+def void_description(base_url: str, stats: dict[str, Any], fmt: Format) -> bytes:
+    """void:Dataset with counts, one void:subset per named graph, license and access points."""
+    graph = _Graph()
+    dataset = ox.NamedNode(DATASET_IRI)
+    graph.add(dataset, RDF_TYPE.value, ox.NamedNode(VOID + "Dataset"))
+    title = ox.Literal("Open Skies Treaty knowledge graph", language="en")
+    graph.add(dataset, DCTERMS + "title", title)
+    graph.add(dataset, DCTERMS + "license", ox.NamedNode(DATA_LICENSE))
+    graph.add(dataset, VOID + "sparqlEndpoint", ox.NamedNode(base_url + "/sparql"))
+    for path in DUMP_PATHS:
+        graph.add(dataset, VOID + "dataDump", ox.NamedNode(base_url + path))
+    graph.add(dataset, VOID + "uriSpace", ox.Literal(BASE))
+    for key in ("osk", "osd", "stance"):
+        graph.add(dataset, VOID + "vocabulary", ox.NamedNode(PREFIXES[key]))
+    for key in ("triples", "entities", "classes", "properties"):
+        graph.add(dataset, VOID + key, _integer(stats[key]))
+    for name, count in stats["graphs"].items():
+        subset = ox.NamedNode(name)
+        graph.add(dataset, VOID + "subset", subset)
+        graph.add(subset, RDF_TYPE.value, ox.NamedNode(VOID + "Dataset"))
+        graph.add(subset, VOID + "triples", _integer(count))
+        graph.add(subset, DCTERMS + "license", ox.NamedNode(DATA_LICENSE))
+    for name in ("turtle", "ntriples"):
+        graph.add(dataset, VOID + "feature", ox.NamedNode(RESULT_FORMAT_IRIS[name]))
+    return graph.serialize(fmt)

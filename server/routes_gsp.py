@@ -1,0 +1,108 @@
+"""``/graphs``: the SPARQL 1.1 Graph Store HTTP Protocol (indirect identification).
+
+``?graph=IRI`` names a graph, ``?default`` the default graph. Reading is
+open to anyone; ``?default`` reads the union of all graphs, which is what
+queries see as their default graph. PUT, POST and DELETE need the bearer
+token; on ``?default`` they act on the store's own default graph (part of
+that union).
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Depends, Request, Response
+
+from openskies.server.body import media_type_of, read_body
+from openskies.server.deps import ServiceDep, SettingsDep, require_writer
+from openskies.server.errors import ProtocolError
+from openskies.server.negotiation import Kind, negotiate
+
+router = APIRouter(tags=["Graph Store HTTP Protocol"])
+
+_PARAMETERS = [
+    {"name": "graph", "in": "query", "schema": {"type": "string"}, "description": "Graph IRI"},
+    {
+        "name": "default",
+        "in": "query",
+        "schema": {"type": "string"},
+        "allowEmptyValue": True,
+        "description": "Present (no value) to address the default graph",
+    },
+]
+PAYLOAD_TYPES = {
+    "text/turtle",
+    "application/x-turtle",
+    "application/n-triples",
+    "text/plain",
+    "application/rdf+xml",
+    "application/ld+json",
+    "text/n3",
+}
+
+
+def _target(request: Request) -> str | None:
+    """The graph IRI addressed, or None for the default graph."""
+    params = request.query_params
+    graphs = params.getlist("graph")
+    has_default = "default" in params
+    if has_default == bool(graphs) or len(graphs) > 1:
+        raise ProtocolError(400, "Bad request: give exactly one of '?graph=IRI' or '?default'.")
+    if has_default:
+        return None
+    try:
+        ox.NamedNode(graphs[0])
+    except ValueError as exc:
+        raise ProtocolError(400, f"Bad request: invalid graph IRI: {exc}") from None
+    if ":" not in graphs[0]:
+        raise ProtocolError(400, "Bad request: the graph IRI must be absolute.")
+    return graphs[0]
+
+
+@router.api_route(
+    "/graphs",
+    methods=["GET", "HEAD"],
+    summary="Read a graph",
+    openapi_extra={"parameters": _PARAMETERS},
+)
+async def graph_get(request: Request, service: ServiceDep) -> Response:
+    graph = _target(request)
+    fmt = negotiate(Kind.GRAPH, request.headers.get("accept"), request.query_params.get("format"))
+    return await service.graph_get(graph, fmt, head=request.method == "HEAD")
+
+
+@router.api_route(
+    "/graphs",
+    methods=["PUT", "POST"],
+    summary="Replace (PUT) or add to (POST) a graph; needs the token",
+    dependencies=[Depends(require_writer)],
+    openapi_extra={"parameters": _PARAMETERS},
+)
+async def graph_put_post(
+    request: Request,
+    service: ServiceDep,
+    settings: SettingsDep,
+) -> Response:
+    graph = _target(request)
+    media_type = media_type_of(request)
+    if media_type not in PAYLOAD_TYPES:
+        raise ProtocolError(
+            415,
+            f"Unsupported media type {media_type or '(none)'!r}; send one of: "
+            + ", ".join(sorted(PAYLOAD_TYPES)),
+        )
+    if media_type == "text/plain":
+        media_type = "application/n-triples"
+    data = await read_body(request, settings.max_body_bytes)
+    status = await service.graph_write(request.method, graph, data, media_type)
+    return Response(status_code=status)
+
+
+@router.delete(
+    "/graphs",
+    summary="Delete a graph; needs the token",
+    dependencies=[Depends(require_writer)],
+    openapi_extra={"parameters": _PARAMETERS},
+)
+async def graph_delete(request: Request, service: ServiceDep) -> Response:
+    status = await service.graph_write("DELETE", _target(request))
+    return Response(status_code=status)

@@ -1,0 +1,45 @@
+"""``/health`` for load balancers and ``/.well-known/void`` for dataset catalogues."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from openskies.server.deps import ServiceDep, SettingsDep
+from openskies.server.describe import void_description
+from openskies.server.negotiation import Kind, negotiate
+from openskies.server.pool import PoolError
+from openskies.server.service import respond
+
+router = APIRouter(tags=["Service"])
+
+
+@router.get("/health", summary="Liveness and size of the served dataset")
+async def health(service: ServiceDep) -> JSONResponse:
+    try:
+        stats = await service.stats()
+    except PoolError as exc:
+        return JSONResponse({"status": "unavailable", "detail": exc.message}, status_code=503)
+    return JSONResponse(
+        {
+            "status": "ok",
+            "triples": stats["triples"],
+            "quads": stats["quads"],
+            "graphs": len(stats["graphs"]),
+            "workers": service.pool.size,
+            "generation": service.pool.generation,
+        }
+    )
+
+
+@router.api_route(
+    "/.well-known/void", methods=["GET", "HEAD"], summary="VoID description of the dataset"
+)
+async def void(
+    request: Request,
+    service: ServiceDep,
+    settings: SettingsDep,
+) -> Response:
+    fmt = negotiate(Kind.GRAPH, request.headers.get("accept"), request.query_params.get("format"))
+    body = void_description(settings.public_base_url, await service.stats(), fmt)
+    return respond(body, fmt, head=request.method == "HEAD")

@@ -1,0 +1,139 @@
+"""``/sparql``: the SPARQL 1.1 Protocol query operation and the service description.
+
+Parameters are read from the raw request rather than declared as FastAPI
+parameters because the protocol needs what FastAPI hides: a repeated
+``query`` parameter is an error, and the body may be a form or a bare query
+depending on its content type.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from openskies.server.body import decode, media_type_of, parse_form, read_body
+from openskies.server.deps import ServiceDep, SettingsDep
+from openskies.server.describe import service_description
+from openskies.server.errors import ProtocolError
+from openskies.server.negotiation import Kind, negotiate
+from openskies.server.service import QueryRequest, SparqlService, respond
+from openskies.settings import Settings
+
+router = APIRouter(tags=["SPARQL 1.1 Protocol"])
+
+_PARAMETERS = [
+    {"name": "query", "in": "query", "schema": {"type": "string"}, "description": "SPARQL query"},
+    {
+        "name": "default-graph-uri",
+        "in": "query",
+        "schema": {"type": "array", "items": {"type": "string"}},
+        "description": "Named graph(s) whose merge is the default graph",
+    },
+    {
+        "name": "named-graph-uri",
+        "in": "query",
+        "schema": {"type": "array", "items": {"type": "string"}},
+        "description": "Named graph(s) available to GRAPH",
+    },
+    {
+        "name": "format",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "json|xml|csv|tsv|turtle|ntriples|jsonld|rdfxml or a media type",
+    },
+]
+_QUERY_FORM = {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}
+_QUERY_BODY = {"application/sparql-query": {"schema": {"type": "string"}}}
+
+
+def _single(values: list[str], name: str) -> str | None:
+    if len(values) > 1:
+        raise ProtocolError(400, f"Bad request: the '{name}' parameter is given more than once.")
+    return values[0] if values else None
+
+
+def _query_request(request: Request, pairs: list[tuple[str, str]], query: str) -> QueryRequest:
+    formats = [value for key, value in pairs if key == "format"]
+    return QueryRequest(
+        query=query,
+        accept=request.headers.get("accept"),
+        format=_single(formats, "format"),
+        default_graphs=tuple(value for key, value in pairs if key == "default-graph-uri"),
+        named_graphs=tuple(value for key, value in pairs if key == "named-graph-uri"),
+        head=request.method == "HEAD",
+    )
+
+
+async def _describe(
+    request: Request, service: SparqlService, settings: Settings, format_param: str | None
+) -> Response:
+    fmt = negotiate(Kind.GRAPH, request.headers.get("accept"), format_param)
+    body = service_description(
+        settings.public_base_url + "/sparql",
+        await service.stats(),
+        fmt,
+        writable=bool(settings.update_token),
+        federated=bool(settings.outbound_allowlist),
+    )
+    return respond(body, fmt, head=request.method == "HEAD")
+
+
+@router.api_route(
+    "/sparql",
+    methods=["GET", "HEAD"],
+    summary="Query (GET), or the service description without a query",
+    openapi_extra={"parameters": _PARAMETERS},
+)
+async def sparql_get(
+    request: Request,
+    service: ServiceDep,
+    settings: SettingsDep,
+) -> Response:
+    pairs = request.query_params.multi_items()
+    query = _single([value for key, value in pairs if key == "query"], "query")
+    if query is None:
+        if any(key != "format" for key, _ in pairs):
+            raise ProtocolError(400, "Bad request: missing 'query' parameter.")
+        formats = [value for key, value in pairs if key == "format"]
+        return await _describe(request, service, settings, _single(formats, "format"))
+    return await service.query(_query_request(request, pairs, query))
+
+
+@router.post(
+    "/sparql",
+    summary="Query by POST (form-encoded or application/sparql-query)",
+    openapi_extra={
+        "parameters": _PARAMETERS[1:],
+        "requestBody": {"content": {**_QUERY_FORM, **_QUERY_BODY}},
+    },
+)
+async def sparql_post(
+    request: Request,
+    service: ServiceDep,
+    settings: SettingsDep,
+) -> Response:
+    media_type = media_type_of(request)
+    url_pairs = request.query_params.multi_items()
+    if media_type == "application/x-www-form-urlencoded":
+        body = await read_body(request, settings.max_body_bytes)
+        pairs = url_pairs + parse_form(body)
+        if any(key == "update" for key, _ in pairs):
+            raise ProtocolError(400, "Bad request: send SPARQL updates to /update.")
+        query = _single([value for key, value in pairs if key == "query"], "query")
+        if query is None:
+            raise ProtocolError(400, "Bad request: missing 'query' parameter.")
+        return await service.query(_query_request(request, pairs, query))
+    if media_type == "application/sparql-query":
+        body = await read_body(request, settings.max_body_bytes)
+        if any(key == "query" for key, _ in url_pairs):
+            raise ProtocolError(
+                400, "Bad request: the query is in the body; no 'query' parameter is allowed."
+            )
+        query = decode(body)
+        if not query.strip():
+            raise ProtocolError(400, "Bad request: missing query (empty body).")
+        return await service.query(_query_request(request, url_pairs, query))
+    raise ProtocolError(
+        415,
+        f"Unsupported media type {media_type or '(none)'!r}: POST a query as "
+        "application/x-www-form-urlencoded or application/sparql-query.",
+    )

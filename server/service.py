@@ -1,0 +1,155 @@
+"""The endpoint's operations, between the HTTP routes and the worker pool.
+
+Routes parse HTTP; this module applies the policy (size, nesting and
+outbound limits, content negotiation, row cap) and talks to the pool from a
+thread so that the event loop never blocks on an engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Response
+from starlette.concurrency import run_in_threadpool
+
+from openskies.server.errors import ProtocolError
+from openskies.server.negotiation import Format, Kind, negotiate
+from openskies.server.pool import WorkerPool
+from openskies.server.sparql_scan import ScanResult, outbound_violations, scan
+from openskies.settings import Settings
+from openskies.vocab import PREFIXES
+
+TRUNCATED_HEADER = "X-Openskies-Truncated"
+"""Set to ``true`` when a result was cut at ``Settings.max_result_rows`` rows/triples."""
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """A SPARQL protocol query operation, as the routes extracted it."""
+
+    query: str
+    accept: str | None = None
+    format: str | None = None
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    head: bool = False
+
+
+def respond(
+    body: bytes, fmt: Format, *, head: bool, truncated: bool = False, vary: bool = True
+) -> Response:
+    """A negotiated response; HEAD gets the same headers and no body."""
+    headers = {"Content-Length": str(len(body))}
+    if vary:
+        headers["Vary"] = "Accept"
+    if truncated:
+        headers[TRUNCATED_HEADER] = "true"
+    return Response(b"" if head else body, media_type=fmt.content_type, headers=headers)
+
+
+class SparqlService:
+    """Query, update, Graph Store and statistics operations over one worker pool."""
+
+    def __init__(self, settings: Settings, pool: WorkerPool):
+        self.settings = settings
+        self.pool = pool
+        self._stats: tuple[int, dict[str, Any]] | None = None
+
+    def check(self, text: str, what: str = "query") -> ScanResult:
+        """Refuse, before any engine sees it, what is too long, too deep or reaches out."""
+        if not text.strip():
+            raise ProtocolError(400, f"Missing {what}: the '{what}' parameter is empty.")
+        if len(text) > self.settings.max_query_length:
+            raise ProtocolError(
+                413,
+                f"The {what} is too long: {len(text)} characters, "
+                f"the limit is {self.settings.max_query_length}.",
+            )
+        result = scan(text, PREFIXES)
+        if result.max_depth > self.settings.max_query_depth:
+            raise ProtocolError(
+                400,
+                f"The {what} is nested too deeply: {result.max_depth} levels of brackets, "
+                f"the limit is {self.settings.max_query_depth}.",
+            )
+        violations = outbound_violations(result, self.settings.outbound_allowlist)
+        if violations:
+            raise ProtocolError(403, "Refused: " + "; ".join(violations) + ".")
+        return result
+
+    async def _run(self, request: dict) -> dict[str, Any]:
+        reply = await run_in_threadpool(self.pool.run, request)
+        if not reply.get("ok"):
+            raise ProtocolError(reply.get("status", 500), reply.get("message", "Query failed."))
+        return reply
+
+    async def query(self, request: QueryRequest) -> Response:
+        """Run a query operation and answer in the negotiated format."""
+        checked = self.check(request.query)
+        kind = Kind.GRAPH if checked.form in ("CONSTRUCT", "DESCRIBE") else Kind.SOLUTIONS
+        if checked.form is None:
+            # Not a query the scan recognises: the engine will report the syntax error.
+            fmt = negotiate(kind, None, None)
+        else:
+            fmt = negotiate(kind, request.accept, request.format)
+        for iri in request.default_graphs + request.named_graphs:
+            if ":" not in iri:
+                raise ProtocolError(400, f"Graph IRIs must be absolute: {iri!r}")
+        reply = await self._run(
+            {
+                "op": "query",
+                "query": request.query,
+                "default_graphs": list(request.default_graphs),
+                "named_graphs": list(request.named_graphs),
+                "union": not checked.has_dataset_clause,
+                "format": fmt.name,
+                "max_rows": self.settings.max_result_rows,
+            }
+        )
+        return respond(reply["body"], fmt, head=request.head, truncated=reply["truncated"])
+
+    async def stats(self) -> dict[str, Any]:
+        """Counts for VoID, the service description and /health, cached per data generation."""
+        generation = self.pool.generation
+        if self._stats is None or self._stats[0] != generation:
+            reply = await self._run({"op": "stats"})
+            self._stats = (generation, reply)
+        return self._stats[1]
+
+    async def update(self, text: str) -> None:
+        """Apply a SPARQL 1.1 Update on the writer; visible to every later query."""
+        self.check(text, "update")
+        await self._write({"op": "update", "update": text})
+
+    async def graph_get(self, graph: str | None, fmt: Format, *, head: bool) -> Response:
+        reply = await self._run(
+            {
+                "op": "graph_get",
+                "graph": graph,
+                "format": fmt.name,
+                "max_rows": self.settings.max_result_rows,
+            }
+        )
+        return respond(reply["body"], fmt, head=head, truncated=reply["truncated"])
+
+    async def graph_write(
+        self, method: str, graph: str | None, data: bytes = b"", media_type: str = ""
+    ) -> int:
+        """PUT/POST/DELETE a graph; returns the status code (201 created, 204 otherwise)."""
+        reply = await self._write(
+            {
+                "op": "graph_write",
+                "method": method,
+                "graph": graph,
+                "data": data,
+                "media_type": media_type,
+            }
+        )
+        return int(reply.get("status", 204))
+
+    async def _write(self, request: dict) -> dict[str, Any]:
+        reply = await run_in_threadpool(self.pool.write, request)
+        if not reply.get("ok"):
+            raise ProtocolError(reply.get("status", 500), reply.get("message", "Write failed."))
+        return reply

@@ -1,0 +1,267 @@
+"""The code that runs inside a query or write worker process.
+
+Every pyoxigraph call happens here, never in the web server process, because
+pyoxigraph can neither be interrupted nor survive some inputs (see
+design.md, "Known engine hazards"): the parent kills a worker that runs too
+long or replaces one that crashed, and goes on serving.
+
+A worker holds an in-memory ``pyoxigraph.Store`` loaded from the dataset
+files (or, after a write, from the latest N-Quads snapshot written by the
+writer), reads requests (plain dicts) from its pipe, and answers with plain
+dicts that carry the serialized bytes, so the parent never touches engine
+objects. Each request names the data generation it expects; a worker that
+holds an older generation reloads the snapshot first.
+"""
+
+from __future__ import annotations
+
+import os
+from itertools import islice
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from openskies.server.results import WRITERS
+
+RDF_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+}
+RESULT_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+
+Reply = dict[str, Any]
+
+
+def error(status: int, message: str) -> Reply:
+    return {"ok": False, "status": status, "message": message}
+
+
+class Engine:
+    """One worker's store plus the operations the parent may ask for."""
+
+    def __init__(self, sources: list[str], prefixes: dict[str, str]):
+        self.sources = sources
+        self.prefixes = prefixes
+        self.generation = -1
+        self.store = ox.Store()
+
+    def load(self, generation: int, snapshot: str | None) -> None:
+        """(Re)load the data of ``generation``: the snapshot if any, else the sources."""
+        store = ox.Store()
+        paths = [snapshot] if snapshot else self.sources
+        for path in paths:
+            fmt = ox.RdfFormat.from_extension(Path(path).suffix.lstrip(".").lower())
+            if fmt is None:
+                raise ValueError(f"unknown RDF format for {path}")
+            store.bulk_load(path=path, format=fmt)
+        self.store = store
+        self.generation = generation
+
+    # --- queries -----------------------------------------------------------
+
+    def _query(self, request: dict) -> Any:
+        kwargs: dict[str, Any] = {"prefixes": self.prefixes}
+        default_graphs = request.get("default_graphs")
+        named_graphs = request.get("named_graphs")
+        if default_graphs or named_graphs:
+            kwargs["default_graph"] = [ox.NamedNode(iri) for iri in default_graphs or ()]
+            kwargs["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs or ()]
+        elif request.get("union", True):
+            kwargs["use_default_graph_as_union"] = True
+        return self.store.query(request["query"], **kwargs)
+
+    def query(self, request: dict) -> Reply:
+        max_rows = int(request["max_rows"])
+        fmt = request["format"]
+        try:
+            results = self._query(request)
+        except SyntaxError as exc:
+            return error(400, f"Malformed query: {exc}")
+        except (ValueError, TypeError) as exc:
+            return error(400, f"Query could not be evaluated: {exc}")
+        try:
+            if isinstance(results, ox.QueryBoolean):
+                if fmt not in RESULT_FORMATS:
+                    return error(406, "ASK results are written as SPARQL results formats only")
+                body = results.serialize(format=RESULT_FORMATS[fmt])
+                return {"ok": True, "body": body, "truncated": False, "kind": "boolean"}
+            if isinstance(results, ox.QuerySolutions):
+                if fmt not in WRITERS:
+                    return error(406, "SELECT results are written as SPARQL results formats only")
+                variables = [variable.value for variable in results.variables]
+                rows = [
+                    [solution[name] for name in variables]
+                    for solution in islice(results, max_rows + 1)
+                ]
+                truncated = len(rows) > max_rows
+                body = WRITERS[fmt](variables, rows[:max_rows])
+                return {"ok": True, "body": body, "truncated": truncated, "kind": "solutions"}
+            if fmt not in RDF_FORMATS:
+                return error(406, "CONSTRUCT/DESCRIBE results are written as RDF formats only")
+            triples = list(islice(results, max_rows + 1))
+            return self._graph_reply(triples, fmt, max_rows)
+        except (ValueError, TypeError) as exc:
+            return error(400, f"Query evaluation failed: {exc}")
+
+    def _graph_reply(self, triples: list, fmt: str, max_rows: int) -> Reply:
+        truncated = len(triples) > max_rows
+        body = ox.serialize(
+            triples[:max_rows], format=RDF_FORMATS[fmt], prefixes=self._prefixes_for(fmt)
+        )
+        return {"ok": True, "body": body or b"", "truncated": truncated, "kind": "graph"}
+
+    def _prefixes_for(self, fmt: str) -> dict[str, str] | None:
+        return self.prefixes if fmt in ("turtle", "rdfxml") else None
+
+    # --- graph store protocol ----------------------------------------------
+
+    def graph_get(self, request: dict) -> Reply:
+        iri = request.get("graph")
+        max_rows = int(request["max_rows"])
+        if iri is None:
+            quads = self.store.query(
+                "CONSTRUCT WHERE { ?s ?p ?o }", use_default_graph_as_union=True
+            )
+            triples = list(islice(dict.fromkeys(quads), max_rows + 1))
+        else:
+            graph = ox.NamedNode(iri)
+            if not self.store.contains_named_graph(graph):
+                return error(404, f"No graph named <{iri}> in this dataset")
+            pattern = self.store.quads_for_pattern(None, None, None, graph)
+            triples = [quad.triple for quad in islice(pattern, max_rows + 1)]
+        return self._graph_reply(triples, request["format"], max_rows)
+
+    def graph_write(self, request: dict) -> Reply:
+        method = request["method"]
+        iri = request.get("graph")
+        graph = ox.DefaultGraph() if iri is None else ox.NamedNode(iri)
+        existed = iri is None or self.store.contains_named_graph(graph)
+        if method == "DELETE":
+            if not existed:
+                return error(404, f"No graph named <{iri}> in this dataset")
+            if iri is None:
+                self.store.clear_graph(graph)
+            else:
+                self.store.remove_graph(graph)
+            return {"ok": True, "status": 204}
+        try:
+            parsed = list(
+                ox.parse(
+                    request["data"],
+                    format=ox.RdfFormat.from_media_type(request["media_type"]),
+                    base_iri=iri,
+                )
+            )
+        except (SyntaxError, ValueError) as exc:
+            return error(400, f"Malformed RDF payload: {exc}")
+        quads = [
+            ox.Quad(item.subject, item.predicate, item.object, graph)
+            for item in parsed
+            if isinstance(item, ox.Triple | ox.Quad)
+        ]
+        if method == "PUT" and existed:
+            if iri is None:
+                self.store.clear_graph(graph)
+            else:
+                self.store.remove_graph(graph)
+        if iri is not None:
+            self.store.add_graph(graph)
+        self.store.extend(quads)
+        return {"ok": True, "status": 204 if existed else 201}
+
+    # --- updates -----------------------------------------------------------
+
+    def update(self, request: dict) -> Reply:
+        try:
+            self.store.update(request["update"], prefixes=self.prefixes)
+        except SyntaxError as exc:
+            return error(400, f"Malformed update: {exc}")
+        except (ValueError, TypeError, OSError) as exc:
+            return error(400, f"Update failed: {exc}")
+        return {"ok": True, "status": 204}
+
+    def snapshot(self, path: str) -> None:
+        """Write the whole store as N-Quads, atomically, for the query workers to load."""
+        tmp = f"{path}.tmp"
+        self.store.dump(tmp, format=ox.RdfFormat.N_QUADS)
+        os.replace(tmp, path)
+
+    # --- description -------------------------------------------------------
+
+    def stats(self, request: dict) -> Reply:
+        def count(query: str, **kwargs: Any) -> int:
+            solution = next(iter(self.store.query(query, **kwargs)))
+            return int(solution["n"].value)
+
+        union = {"use_default_graph_as_union": True}
+        graphs = sorted(graph.value for graph in self.store.named_graphs())
+        per_graph = {
+            graph: count(f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+            for graph in graphs
+        }
+        return {
+            "ok": True,
+            "triples": count(
+                "SELECT (COUNT(*) AS ?n) { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }", **union
+            ),
+            "quads": len(self.store),
+            "entities": count(
+                "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s ?p ?o FILTER(isIRI(?s)) }", **union
+            ),
+            "classes": count("SELECT (COUNT(DISTINCT ?c) AS ?n) { ?s a ?c }", **union),
+            "properties": count("SELECT (COUNT(DISTINCT ?p) AS ?n) { ?s ?p ?o }", **union),
+            "graphs": per_graph,
+        }
+
+    # --- dispatch ----------------------------------------------------------
+
+    def handle(self, request: dict) -> Reply:
+        generation = request.get("generation")
+        if generation is not None and generation > self.generation and not request.get("writer"):
+            self.load(generation, request.get("snapshot"))
+        op = request["op"]
+        if op == "query":
+            return self.query(request)
+        if op == "graph_get":
+            return self.graph_get(request)
+        if op == "stats":
+            return self.stats(request)
+        if op in ("update", "graph_write"):
+            reply = self.update(request) if op == "update" else self.graph_write(request)
+            if reply["ok"]:
+                self.snapshot(request["snapshot_out"])
+                self.generation = request["generation_out"]
+            return reply
+        return error(400, f"unknown operation {op!r}")
+
+
+def worker_main(conn: Connection, init: dict) -> None:
+    """Entry point of a worker process: load, say ready, then serve requests until EOF."""
+    engine = Engine(init["sources"], init["prefixes"])
+    try:
+        engine.load(init["generation"], init.get("snapshot"))
+    except Exception as exc:  # report any load failure to the parent, then stop
+        conn.send({"ready": False, "error": f"{type(exc).__name__}: {exc}"})
+        return
+    conn.send({"ready": True, "generation": engine.generation})
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        try:
+            reply = engine.handle(request)
+        except Exception as exc:  # an engine failure is reported, never a crash
+            reply = error(500, f"Internal engine error: {type(exc).__name__}: {exc}")
+        conn.send(reply)
