@@ -99,7 +99,8 @@ class WorkerPool:
         self.prefixes = prefixes
         self.size = size
         self.timeout = timeout
-        self.queue_timeout = queue_timeout if queue_timeout is not None else timeout
+        # A queued request waits for at most one full evaluation plus a worker restart.
+        self.queue_timeout = queue_timeout if queue_timeout is not None else 2 * timeout + 5
         self.generation = 0
         self.snapshot: str | None = None
         self._idle: queue.Queue[_Worker] = queue.Queue()
@@ -212,10 +213,17 @@ class WorkerPool:
         """Evaluate a read request on an idle query worker (blocking; call from a thread)."""
         if self._closing:
             raise PoolBusy("The server is shutting down.")
-        try:
-            worker = self._idle.get(timeout=self.queue_timeout)
-        except queue.Empty:
-            raise PoolBusy("All query workers are busy; try again shortly.") from None
+        deadline = time.monotonic() + self.queue_timeout
+        while True:
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise PoolBusy("All query workers are busy; try again shortly.") from None
+            if worker.process.is_alive():
+                break
+            # Died while idle (killed from outside, out of memory): not this request's fault.
+            self._forget(worker)
+            self._replace_in_background()
         message = {**request, "generation": self.generation, "snapshot": self.snapshot}
         try:
             reply = self._exchange(worker, message)

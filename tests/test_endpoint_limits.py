@@ -1,0 +1,118 @@
+"""Limits: timeouts that free the worker, nesting bounds, crashes, outbound policy."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+from conftest_endpoint import PREFIX
+
+SLOW = (
+    "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . "
+    "?j ?k ?l . ?m ?n1 ?o . ?p ?q ?r . ?s ?t ?u }"
+)
+FAST = PREFIX + "ASK { ex:alice ex:knows ex:bob }"
+
+
+def _ask(client) -> float:
+    started = time.monotonic()
+    response = client.get("/sparql", params={"query": FAST})
+    assert response.status_code == 200, response.text
+    assert response.json()["boolean"] is True
+    return time.monotonic() - started
+
+
+def test_timeout_stops_the_query_and_frees_the_worker(client):
+    started = time.monotonic()
+    response = client.get("/sparql", params={"query": SLOW})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert "timed out" in response.text
+    assert elapsed < 3
+    # The killed worker is replaced; every later query is answered quickly.
+    for _ in range(6):
+        assert _ask(client) < 0.5
+    pool = client.app.state.service.pool
+    deadline = time.monotonic() + 20
+    while pool._idle.qsize() < pool.size and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pool._idle.qsize() == pool.size
+    assert sum(worker.process.is_alive() for worker in pool._all) == pool.size
+
+
+def test_other_requests_are_served_while_a_query_runs(client):
+    results: dict[str, int] = {}
+
+    def slow() -> None:
+        results["slow"] = client.get("/sparql", params={"query": SLOW}).status_code
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.2)
+    assert _ask(client) < 0.5
+    assert client.get("/health").status_code == 200
+    thread.join()
+    assert results["slow"] == 503
+
+
+def test_deep_nesting_is_refused_before_evaluation(client):
+    depth = 3000
+    query = "SELECT * WHERE " + "{" * depth + "}" * depth
+    response = client.get("/sparql", params={"query": query})
+    assert response.status_code == 400
+    assert "nested too deeply" in response.text
+    query = "SELECT * WHERE { FILTER(" + "(" * depth + "true" + ")" * depth + ") }"
+    assert client.post("/sparql", data={"query": query}).status_code == 400
+    assert _ask(client) < 0.5
+
+
+def test_moderate_nesting_still_works(client):
+    query = "SELECT * WHERE " + "{" * 150 + "}" * 150
+    assert client.get("/sparql", params={"query": query}).status_code == 200
+
+
+def test_worker_killed_from_outside_is_replaced(client):
+    pool = client.app.state.service.pool
+    victim = next(iter(pool._all))
+    os.kill(victim.process.pid, signal.SIGKILL)
+    victim.process.join(timeout=5)
+    for _ in range(4):
+        assert _ask(client) < 3
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+        "SELECT * WHERE { SERVICE SILENT <http://evil.example/sparql> { ?s ?p ?o } }",
+        "PREFIX e: <http://evil.example/> SELECT * WHERE { SERVICE e:sparql { ?s ?p ?o } }",
+        "SELECT * WHERE { BIND(<http://evil.example/> AS ?x) SERVICE ?x { ?s ?p ?o } }",
+        "SELECT * WHERE { SERVICE <sparql> { ?s ?p ?o } }",
+        "BASE <http://evil.example/> SELECT * WHERE { service <sparql> { ?s ?p ?o } }",
+        "SELECT * WHERE { SERVICE <file:///etc/passwd> { ?s ?p ?o } }",
+        "SELECT * WHERE { SERVICE <http://allowed.example.evil.example/> { ?s ?p ?o } }",
+    ],
+)
+def test_service_to_unlisted_hosts_is_refused(client, query):
+    response = client.get("/sparql", params={"query": query})
+    assert response.status_code == 403
+    assert "SERVICE" in response.text
+
+
+def test_service_word_in_strings_and_names_is_fine(client):
+    query = (
+        PREFIX + 'SELECT ?service WHERE { BIND("SERVICE <http://evil.example/>" AS ?service) '
+        "# SERVICE <http://evil.example/>\n}"
+    )
+    response = client.get("/sparql", params={"query": query})
+    assert response.status_code == 200
+
+
+def test_service_to_allowlisted_host_passes_the_filter(client):
+    # SILENT: the host does not exist, the engine answers with an empty solution.
+    query = "SELECT * WHERE { SERVICE SILENT <http://allowed.example:1/sparql> { ?s ?p ?o } }"
+    response = client.get("/sparql", params={"query": query})
+    assert response.status_code in (200, 503)
