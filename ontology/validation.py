@@ -167,14 +167,10 @@ def _load_project() -> tuple[Dataset, list[Violation]]:
     from openskies.graph import build
 
     missing = [path for paths in build.SOURCES.values() for path in paths if not path.exists()]
-    if not missing:
-        return build.load_sources(), []
-    dataset = Dataset(default_union=True)
-    for graph_iri, paths in build.SOURCES.items():
-        for path in paths:
-            if path.exists():
-                dataset.graph(graph_iri).parse(path, format="turtle")
-    return dataset, [_file_problem(path, "project source file is missing") for path in missing]
+    if missing:
+        problems = [_file_problem(path, "project source file is missing") for path in missing]
+        return Dataset(), problems
+    return build.load_sources(), []
 
 
 def _file_problem(path: Path, message: str) -> Violation:

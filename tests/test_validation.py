@@ -50,6 +50,7 @@ def test_broken_records_do_not_conform(broken):
         ("osd:test-span-bad-offsets / oa:hasSelector", "oa:start", "exactly one oa:start"),
         ("osd:test-span-bad-offsets / oa:hasSelector", "oa:end", ">= 0"),
         ("osd:test-span-wrong-quote", "oa:hasSelector / oa:exact", "does not match the article"),
+        ("osd:test-event-without-evidence", "", "text span that says it"),
     ],
 )
 def test_each_broken_rule_is_reported_with_focus_path_and_message(broken, focus, path, words):
