@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Deepest nesting of { ( [ accepted in a query or update before evaluation.",
     )
+    max_query_operators: int = Field(
+        default=2_000,
+        gt=0,
+        description="Most chained operators (UNION, OPTIONAL, MINUS, BIND, || + = ...) per query.",
+    )
     workers: int = Field(default=2, ge=1, description="Query worker processes.")
     update_token: str | None = Field(
         default=None, description="Bearer token that enables writes; writes are off without it."

@@ -124,22 +124,19 @@ def parse_accept(header: str) -> list[tuple[str, float]]:
 def _quality(fmt: Format, ranges: list[tuple[str, float]]) -> float:
     """q of ``fmt``: from the most specific matching media range (RFC 9110, 12.5.1)."""
     best_specificity, best_q = -1, 0.0
-    for media_type in (fmt.media_type, *fmt.aliases):
-        major = media_type.split("/")[0]
-        for media_range, quality in ranges:
-            if media_range == media_type:
-                specificity = 2
-            elif media_range == f"{major}/*":
-                specificity = 1
-            elif media_range == "*/*":
-                specificity = 0
-            else:
-                continue
-            # An alias is a fine way to ask, but the canonical type wins a tie.
-            if specificity > best_specificity or (
-                specificity == best_specificity and quality > best_q
-            ):
-                best_specificity, best_q = specificity, quality
+    major = fmt.media_type.split("/")[0]
+    for media_range, quality in ranges:
+        # Aliases match only exactly: a wildcard is matched by the type we send.
+        if media_range == fmt.media_type or media_range in fmt.aliases:
+            specificity = 2
+        elif media_range == f"{major}/*":
+            specificity = 1
+        elif media_range == "*/*":
+            specificity = 0
+        else:
+            continue
+        if specificity > best_specificity or (specificity == best_specificity and quality > best_q):
+            best_specificity, best_q = specificity, quality
     return best_q
 
 

@@ -73,6 +73,13 @@ class SparqlService:
                 f"The {what} is nested too deeply: {result.max_depth} levels of brackets, "
                 f"the limit is {self.settings.max_query_depth}.",
             )
+        if result.operators > self.settings.max_query_operators:
+            raise ProtocolError(
+                400,
+                f"The {what} is too complex: {result.operators} chained operators "
+                "(UNION, OPTIONAL, MINUS, BIND and operator characters), "
+                f"the limit is {self.settings.max_query_operators}.",
+            )
         violations = outbound_violations(result, self.settings.outbound_allowlist)
         if violations:
             raise ProtocolError(403, "Refused: " + "; ".join(violations) + ".")

@@ -116,3 +116,38 @@ def test_service_to_allowlisted_host_passes_the_filter(client):
     query = "SELECT * WHERE { SERVICE SILENT <http://allowed.example:1/sparql> { ?s ?p ?o } }"
     response = client.get("/sparql", params={"query": query})
     assert response.status_code in (200, 503)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { BIND(" + "+".join(["1"] * 3000) + " AS ?x) }",
+        "SELECT * WHERE { FILTER(" + "||".join(["?a"] * 1200) + ") }",
+        "SELECT * WHERE { FILTER(" + "!" * 3000 + "true) }",
+    ],
+)
+def test_long_operator_chains_are_refused(client, query):
+    response = client.post("/sparql", data={"query": query})
+    assert response.status_code == 400
+    assert "too complex" in response.text
+
+
+def test_a_crashing_worker_is_reported_and_replaced():
+    """Through the pool directly: the HTTP checks stop every crash we know of."""
+    from conftest_endpoint import DATA
+
+    from openskies.server.pool import WorkerCrashed, WorkerPool
+
+    pool = WorkerPool([DATA], {}, size=1, timeout=10)
+    pool.start()
+    try:
+        crash = "SELECT * WHERE { " + "UNION".join(["{}"] * 12_000) + " }"
+        request = {"op": "query", "format": "json", "max_rows": 10}
+        with pytest.raises(WorkerCrashed) as failure:
+            pool.run({**request, "query": crash})
+        assert "restarted" in failure.value.message
+        reply = pool.run({**request, "query": "ASK { ?s ?p ?o }"})
+        assert reply["ok"] and b"true" in reply["body"]
+        assert pool.replacements == 1
+    finally:
+        pool.stop()
