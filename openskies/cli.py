@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from openskies.query_cli import app as query_app
 from openskies.settings import Settings
 from openskies.vocab import PREFIXES
 
@@ -17,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(query_app, name="query")
 
 
 def _short(iri: str) -> str:
