@@ -101,8 +101,8 @@ class WorkerPool:
         self.timeout = timeout
         # A queued request waits for at most one full evaluation plus a worker restart.
         self.queue_timeout = queue_timeout if queue_timeout is not None else 2 * timeout + 5
-        self.generation = 0
-        self.snapshot: str | None = None
+        self._data: tuple[int, str | None] = (0, None)
+        """(generation, snapshot path): replaced as one object so readers never mix them."""
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -111,6 +111,11 @@ class WorkerPool:
         self._closing = False
         self._snapshot_dir: Path | None = None
         self.replacements = 0
+
+    @property
+    def generation(self) -> int:
+        """How many writes the served data has seen since start-up."""
+        return self._data[0]
 
     # --- life cycle --------------------------------------------------------
 
@@ -139,11 +144,12 @@ class WorkerPool:
 
     def _spawn(self) -> _Worker:
         parent_conn, child_conn = _CONTEXT.Pipe()
+        generation, snapshot = self._data
         init = {
             "sources": self.sources,
             "prefixes": self.prefixes,
-            "generation": self.generation,
-            "snapshot": self.snapshot,
+            "generation": generation,
+            "snapshot": snapshot,
         }
         process = _CONTEXT.Process(
             target=worker_main, args=(child_conn, init), daemon=True, name="openskies-worker"
@@ -224,7 +230,8 @@ class WorkerPool:
             # Died while idle (killed from outside, out of memory): not this request's fault.
             self._forget(worker)
             self._replace_in_background()
-        message = {**request, "generation": self.generation, "snapshot": self.snapshot}
+        generation, snapshot = self._data
+        message = {**request, "generation": generation, "snapshot": snapshot}
         try:
             reply = self._exchange(worker, message)
         except PoolError:
@@ -243,7 +250,7 @@ class WorkerPool:
             if self._writer is None or not self._writer.process.is_alive():
                 self._writer = self._spawn()
                 self._await_ready(self._writer)
-            generation = self.generation + 1
+            generation = self._data[0] + 1
             out = str(self._snapshot_dir / f"snapshot-{generation}.nq")
             message = {
                 **request,
@@ -258,9 +265,8 @@ class WorkerPool:
                 self._writer = None
                 raise
             if reply.get("ok"):
-                old = self.snapshot
-                self.snapshot, self.generation = out, generation
-                if old is not None:
+                self._data = (generation, out)
+                if generation > 1:
                     # Keep one older snapshot: a worker may be loading it right now.
                     stale = self._snapshot_dir / f"snapshot-{generation - 2}.nq"
                     stale.unlink(missing_ok=True)

@@ -14,7 +14,9 @@ from openskies.server.service import respond
 router = APIRouter(tags=["Service"])
 
 
-@router.get("/health", summary="Liveness and size of the served dataset")
+@router.api_route(
+    "/health", methods=["GET", "HEAD"], summary="Liveness and size of the served dataset"
+)
 async def health(service: ServiceDep) -> JSONResponse:
     try:
         stats = await service.stats()

@@ -111,6 +111,9 @@ class Engine:
             return self._graph_reply(triples, fmt, max_rows)
         except (ValueError, TypeError) as exc:
             return error(400, f"Query evaluation failed: {exc}")
+        except OSError as exc:
+            # The in-memory store does no I/O: this is a SERVICE call that failed.
+            return error(502, f"A remote SERVICE call failed: {exc}")
 
     def _graph_reply(self, triples: list, fmt: str, max_rows: int) -> Reply:
         truncated = len(triples) > max_rows
@@ -185,8 +188,10 @@ class Engine:
             self.store.update(request["update"], prefixes=self.prefixes)
         except SyntaxError as exc:
             return error(400, f"Malformed update: {exc}")
-        except (ValueError, TypeError, OSError) as exc:
+        except (ValueError, TypeError) as exc:
             return error(400, f"Update failed: {exc}")
+        except OSError as exc:
+            return error(502, f"Update failed while fetching a remote resource: {exc}")
         return {"ok": True, "status": 204}
 
     def snapshot(self, path: str) -> None:

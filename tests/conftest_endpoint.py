@@ -30,6 +30,16 @@ GRAPH_TWO = EX + "graph/two"
 PREFIX = f"PREFIX ex: <{EX}>\n"
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+CLOSED_PORT = _free_port()
+"""A port nothing listens on, allow-listed so that SERVICE calls to it pass the filter."""
+
+
 def endpoint_settings(**overrides: object) -> Settings:
     """Settings for a test server over the fixture data, with small limits."""
     values: dict[str, object] = {
@@ -40,7 +50,7 @@ def endpoint_settings(**overrides: object) -> Settings:
         "max_query_length": 10_000,
         "max_body_bytes": 20_000,
         "workers": 2,
-        "outbound_allowlist": ("allowed.example", "query.wikidata.org:443"),
+        "outbound_allowlist": ("allowed.example", f"127.0.0.1:{CLOSED_PORT}"),
     }
     values.update(overrides)
     return Settings(**values)
@@ -52,12 +62,6 @@ def client() -> Iterator[TestClient]:
     app = create_app(endpoint_settings(update_token=TOKEN))
     with TestClient(app) as test_client:
         yield test_client
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
