@@ -30,7 +30,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sources = await run_in_threadpool(dataset_sources, settings)
-        pool = WorkerPool(sources, PREFIXES, size=settings.workers, timeout=settings.query_timeout)
+        pool = WorkerPool(
+            sources,
+            PREFIXES,
+            size=settings.workers,
+            timeout=settings.query_timeout,
+            base_iri=settings.public_base_url + "/sparql",
+        )
         await run_in_threadpool(pool.start)
         app.state.service = SparqlService(settings, pool)
         try:

@@ -94,9 +94,12 @@ class WorkerPool:
         size: int,
         timeout: float,
         queue_timeout: float | None = None,
+        base_iri: str | None = None,
     ):
         self.sources = [str(path) for path in sources]
         self.prefixes = prefixes
+        self.base_iri = base_iri
+        """Base for relative IRIs in requests: the endpoint's URL, as for any retrieved text."""
         self.size = size
         self.timeout = timeout
         # A queued request waits for at most one full evaluation plus a worker restart.
@@ -148,6 +151,7 @@ class WorkerPool:
         init = {
             "sources": self.sources,
             "prefixes": self.prefixes,
+            "base_iri": self.base_iri,
             "generation": generation,
             "snapshot": snapshot,
         }

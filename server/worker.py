@@ -48,9 +48,10 @@ def error(status: int, message: str) -> Reply:
 class Engine:
     """One worker's store plus the operations the parent may ask for."""
 
-    def __init__(self, sources: list[str], prefixes: dict[str, str]):
+    def __init__(self, sources: list[str], prefixes: dict[str, str], base_iri: str | None = None):
         self.sources = sources
         self.prefixes = prefixes
+        self.base_iri = base_iri
         self.generation = -1
         self.store = ox.Store()
 
@@ -69,7 +70,7 @@ class Engine:
     # --- queries -----------------------------------------------------------
 
     def _query(self, request: dict) -> Any:
-        kwargs: dict[str, Any] = {"prefixes": self.prefixes}
+        kwargs: dict[str, Any] = {"prefixes": self.prefixes, "base_iri": self.base_iri}
         default_graphs = request.get("default_graphs")
         named_graphs = request.get("named_graphs")
         if default_graphs or named_graphs:
@@ -86,7 +87,8 @@ class Engine:
             results = self._query(request)
         except SyntaxError as exc:
             return error(400, f"Malformed query: {exc}")
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RuntimeError) as exc:
+            # RuntimeError: an unsupported custom function, for example.
             return error(400, f"Query could not be evaluated: {exc}")
         try:
             if isinstance(results, ox.QueryBoolean):
@@ -109,7 +111,7 @@ class Engine:
                 return error(406, "CONSTRUCT/DESCRIBE results are written as RDF formats only")
             triples = list(islice(results, max_rows + 1))
             return self._graph_reply(triples, fmt, max_rows)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RuntimeError) as exc:
             return error(400, f"Query evaluation failed: {exc}")
         except OSError as exc:
             # The in-memory store does no I/O: this is a SERVICE call that failed.
@@ -185,10 +187,10 @@ class Engine:
 
     def update(self, request: dict) -> Reply:
         try:
-            self.store.update(request["update"], prefixes=self.prefixes)
+            self.store.update(request["update"], prefixes=self.prefixes, base_iri=self.base_iri)
         except SyntaxError as exc:
             return error(400, f"Malformed update: {exc}")
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RuntimeError) as exc:
             return error(400, f"Update failed: {exc}")
         except OSError as exc:
             return error(502, f"Update failed while fetching a remote resource: {exc}")
@@ -251,7 +253,7 @@ class Engine:
 
 def worker_main(conn: Connection, init: dict) -> None:
     """Entry point of a worker process: load, say ready, then serve requests until EOF."""
-    engine = Engine(init["sources"], init["prefixes"])
+    engine = Engine(init["sources"], init["prefixes"], init.get("base_iri"))
     try:
         engine.load(init["generation"], init.get("snapshot"))
     except Exception as exc:  # report any load failure to the parent, then stop
