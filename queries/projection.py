@@ -101,7 +101,7 @@ def project_parameters(query_text: str, variables: Iterable[str]) -> str:
     if not missing:
         return query_text
     added = "".join(f" ?{name}" for name in missing)
-    edits = [(tokens[end][0], added + " ")]
+    edits = [(tokens[end][0], added.lstrip() + " ")]
     # GROUP BY of the outer query: after the WHERE group closes back to depth 0.
     for k in range(end, len(tokens) - 1):
         position, tok, depth = tokens[k]
