@@ -206,6 +206,7 @@ class WorkerPool:
             worker.conn.send(request)
             if not worker.conn.poll(self.timeout):
                 worker.kill()
+                log.warning("request timed out after %g s; worker killed", self.timeout)
                 raise QueryTimeout(
                     f"Query timed out: evaluation exceeded the {self.timeout:g} s limit "
                     "and was stopped."
@@ -214,6 +215,7 @@ class WorkerPool:
         except (EOFError, OSError, BrokenPipeError):
             worker.kill()
             code = worker.process.exitcode
+            log.warning("worker died while evaluating a request (exit code %s)", code)
             raise WorkerCrashed(
                 f"The query engine stopped while evaluating this request (exit code {code}); "
                 "it has been restarted. Simplify the request or contact the operator."

@@ -158,3 +158,45 @@ def test_a_crashing_worker_is_reported_and_replaced():
         assert pool.replacements == 1
     finally:
         pool.stop()
+
+
+def test_failed_or_slow_writes_change_nothing():
+    """Through the pool directly: a write that crashes or times out leaves the data as it was."""
+    from conftest_endpoint import DATA
+
+    from openskies.server.pool import QueryTimeout, WorkerCrashed, WorkerPool
+
+    pool = WorkerPool([DATA], {}, size=1, timeout=1)
+    pool.start()
+    count = {"op": "query", "format": "csv", "max_rows": 10}
+    count["query"] = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+    try:
+        before = pool.run(count)["body"]
+        crash = "INSERT { <a:a> <a:b> 1 } WHERE { " + "UNION".join(["{}"] * 12_000) + " }"
+        with pytest.raises(WorkerCrashed):
+            pool.write({"op": "update", "update": crash})
+        patterns = " ".join(f"GRAPH ?g{i} {{ ?s{i} ?p{i} ?o{i} }}" for i in range(7))
+        slow = f"INSERT {{ GRAPH <a:g> {{ <a:a> <a:b> ?s0 }} }} WHERE {{ {patterns} }}"
+        with pytest.raises(QueryTimeout):
+            pool.write({"op": "update", "update": slow})
+        assert pool.generation == 0
+        assert pool.run(count)["body"] == before
+        reply = pool.write(
+            {"op": "update", "update": "INSERT DATA { GRAPH <a:g> { <a:a> <a:b> 1 } }"}
+        )
+        assert reply["ok"] and pool.generation == 1
+        assert pool.run(count)["body"] != before
+    finally:
+        pool.stop()
+
+
+def test_many_concurrent_requests(client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(index: int) -> int:
+        query = PREFIX + f"SELECT ?p ({index} AS ?i) WHERE {{ ?p a ex:Person }}"
+        return client.get("/sparql", params={"query": query}).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        statuses = list(executor.map(one, range(64)))
+    assert statuses == [200] * 64
