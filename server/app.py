@@ -15,8 +15,10 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from openskies.server import routes_gsp, routes_meta, routes_sparql, routes_update
+from openskies.server.catalog_api import make_catalog_router
 from openskies.server.data import dataset_sources
 from openskies.server.errors import install_error_handlers
+from openskies.server.executor import PoolExecutor
 from openskies.server.pool import WorkerPool
 from openskies.server.service import SparqlService
 from openskies.settings import Settings
@@ -60,4 +62,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (routes_sparql, routes_update, routes_gsp, routes_meta):
         app.include_router(module.router)
+    # The question catalog (queries/*.rq) evaluates on the same worker pool.
+    app.include_router(make_catalog_router(PoolExecutor(app)))
     return app

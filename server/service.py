@@ -7,6 +7,7 @@ thread so that the event loop never blocks on an engine.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
 from openskies.server.errors import ProtocolError
-from openskies.server.negotiation import Format, Kind, negotiate
+from openskies.server.negotiation import Format, Kind, NotAcceptable, negotiate
 from openskies.server.pool import WorkerPool
 from openskies.server.sparql_scan import ScanResult, outbound_violations, scan
 from openskies.settings import Settings
@@ -115,6 +116,37 @@ class SparqlService:
             }
         )
         return respond(reply["body"], fmt, head=request.head, truncated=reply["truncated"])
+
+    def execute_blocking(
+        self, query: str, substitutions: Mapping[str, str], accept_format: str
+    ) -> tuple[bytes, str]:
+        """The query catalog's executor protocol (see ``openskies.queries.runner``).
+
+        Blocking: the catalog routes are plain ``def`` and run in FastAPI's
+        thread pool. ``substitutions`` are N-Triples terms bound by SEP-0007
+        substitution in the worker; ``accept_format`` is a short name or a
+        media type. Failures raise ``ProtocolError`` or ``PoolError`` (both
+        carry ``status`` and ``message``).
+        """
+        checked = self.check(query)
+        kind = Kind.GRAPH if checked.form in ("CONSTRUCT", "DESCRIBE") else Kind.SOLUTIONS
+        try:
+            fmt = negotiate(kind, None, accept_format)
+        except NotAcceptable as exc:
+            raise ProtocolError(406, str(exc)) from None
+        reply = self.pool.run(
+            {
+                "op": "query",
+                "query": query,
+                "substitutions": dict(substitutions),
+                "union": not checked.has_dataset_clause,
+                "format": fmt.name,
+                "max_rows": self.settings.max_result_rows,
+            }
+        )
+        if not reply.get("ok"):
+            raise ProtocolError(reply.get("status", 500), reply.get("message", "Query failed."))
+        return reply["body"], fmt.content_type
 
     async def stats(self) -> dict[str, Any]:
         """Counts for VoID, the service description and /health, cached per data generation."""

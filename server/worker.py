@@ -45,6 +45,17 @@ def error(status: int, message: str) -> Reply:
     return {"ok": False, "status": status, "message": message}
 
 
+def parse_term(text: str) -> Any:
+    """One RDF term from its N-Triples form (for SEP-0007 substitutions); ValueError if not."""
+    try:
+        triples = list(ox.parse(f"<urn:x:s> <urn:x:p> {text} .", format=ox.RdfFormat.N_TRIPLES))
+    except SyntaxError as exc:
+        raise ValueError(f"not an N-Triples term: {text!r}") from exc
+    if len(triples) != 1:
+        raise ValueError(f"not a single N-Triples term: {text!r}")
+    return triples[0].object
+
+
 class Engine:
     """One worker's store plus the operations the parent may ask for."""
 
@@ -78,6 +89,11 @@ class Engine:
             kwargs["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs or ()]
         elif request.get("union", True):
             kwargs["use_default_graph_as_union"] = True
+        if request.get("substitutions"):
+            kwargs["substitutions"] = {
+                ox.Variable(name): parse_term(text)
+                for name, text in request["substitutions"].items()
+            }
         return self.store.query(request["query"], **kwargs)
 
     def query(self, request: dict) -> Reply:

@@ -52,3 +52,9 @@ def test_real_dataset_smoke(tmp_path_factory):
         }
         assert "https://w3id.org/openskies/graph/article" in graphs
         assert client.get("/.well-known/void").status_code == 200
+        # The question catalog runs on the same worker pool.
+        listed = client.get("/api/queries").json()
+        assert listed
+        response = client.get(f"/api/queries/{listed[0]['name']}")
+        assert response.status_code == 200, response.text
+        assert response.json()["results"]["bindings"]

@@ -280,3 +280,19 @@ def test_json_is_valid_utf8(client):
     assert (
         json.loads(response.content)["results"]["bindings"][0]["x"]["value"] == "Ryabkov – Рябков"
     )
+
+
+def test_catalog_executor_binds_substitutions(client):
+    from openskies.server.errors import ProtocolError
+    from openskies.server.executor import PoolExecutor
+
+    executor = PoolExecutor(client.app)
+    query = "SELECT ?x ?label WHERE { ?x rdfs:label ?label }"
+    body, media_type = executor(query, {"x": f"<{EX}bob>"}, "json")
+    assert media_type == "application/sparql-results+json; charset=utf-8"
+    assert b'"Bob"' in body
+    body, media_type = executor(query, {"x": f"<{EX}bob>"}, "text/csv")
+    assert media_type.startswith("text/csv") and b"Bob" in body
+    with pytest.raises(ProtocolError) as failure:
+        executor(query, {"x": f"<{EX}bob> . <{EX}a> <{EX}b> <{EX}c>"}, "json")
+    assert failure.value.status == 400
