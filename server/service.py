@@ -7,6 +7,7 @@ thread so that the event loop never blocks on an engine.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -147,6 +148,41 @@ class SparqlService:
         if not reply.get("ok"):
             raise ProtocolError(reply.get("status", 500), reply.get("message", "Query failed."))
         return reply["body"], fmt.content_type
+
+    async def select(
+        self, query: str, substitutions: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of a server-side SELECT as SPARQL JSON bindings (for pages built from queries).
+
+        ``substitutions`` map variable names to N-Triples terms, bound with
+        SEP-0007 in the worker; pyoxigraph requires every substituted
+        variable to be in the SELECT projection. Rows are capped at
+        ``max_result_rows`` like any query.
+        """
+        body = await self._evaluate(query, substitutions, "json")
+        return json.loads(body)["results"]["bindings"]
+
+    async def construct(
+        self, query: str, substitutions: Mapping[str, str] | None, fmt: Format
+    ) -> bytes:
+        """A server-side CONSTRUCT/DESCRIBE serialized in ``fmt`` (a graph format)."""
+        return await self._evaluate(query, substitutions, fmt.name)
+
+    async def _evaluate(
+        self, query: str, substitutions: Mapping[str, str] | None, format_name: str
+    ) -> bytes:
+        checked = self.check(query)
+        reply = await self._run(
+            {
+                "op": "query",
+                "query": query,
+                "substitutions": dict(substitutions or {}),
+                "union": not checked.has_dataset_clause,
+                "format": format_name,
+                "max_rows": self.settings.max_result_rows,
+            }
+        )
+        return reply["body"]
 
     async def stats(self) -> dict[str, Any]:
         """Counts for VoID, the service description and /health, cached per data generation."""

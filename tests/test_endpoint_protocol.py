@@ -296,3 +296,25 @@ def test_catalog_executor_binds_substitutions(client):
     with pytest.raises(ProtocolError) as failure:
         executor(query, {"x": f"<{EX}bob> . <{EX}a> <{EX}b> <{EX}c>"}, "json")
     assert failure.value.status == 400
+
+
+def test_service_select_and_construct_for_pages(client):
+    from openskies.server.negotiation import FORMATS_BY_NAME
+
+    service = client.app.state.service
+    portal = client.portal
+    query = "SELECT ?x ?label WHERE { ?x rdfs:label ?label }"
+    rows = portal.call(service.select, query, {"x": f"<{EX}carol>"})
+    assert rows == [
+        {
+            "x": {"type": "uri", "value": EX + "carol"},
+            "label": {"type": "literal", "value": "Carol"},
+        }
+    ]
+    construct = "CONSTRUCT WHERE { ?x rdfs:label ?label }"
+    body = portal.call(
+        service.construct, construct, {"x": f"<{EX}bob>"}, FORMATS_BY_NAME["ntriples"]
+    )
+    assert (
+        body.decode().strip() == f'<{EX}bob> <http://www.w3.org/2000/01/rdf-schema#label> "Bob" .'
+    )
