@@ -318,3 +318,20 @@ def test_service_select_and_construct_for_pages(client):
     assert (
         body.decode().strip() == f'<{EX}bob> <http://www.w3.org/2000/01/rdf-schema#label> "Bob" .'
     )
+
+
+def test_content_type_parameters_are_ignored(client):
+    response = client.post(
+        "/sparql",
+        content=PEOPLE.encode(),
+        headers={"Content-Type": "application/sparql-query; charset=UTF-8"},
+    )
+    assert _people(response) == PEOPLE_IRIS
+    from urllib.parse import urlencode
+
+    response = client.post(
+        "/sparql",
+        content=urlencode({"query": PEOPLE}),
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
+    )
+    assert _people(response) == PEOPLE_IRIS
