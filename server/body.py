@@ -10,8 +10,17 @@ from openskies.server.errors import ProtocolError
 
 
 def media_type_of(request: Request) -> str:
-    """The request's media type without parameters, lower-cased ('' when absent)."""
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+    """The request's media type without parameters, lower-cased ('' when absent).
+
+    A ``charset`` other than UTF-8 is refused (415): the protocol's bodies are UTF-8.
+    """
+    media_type, *params = request.headers.get("content-type", "").split(";")
+    for param in params:
+        key, _, value = param.partition("=")
+        charset = value.strip().strip('"').lower()
+        if key.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise ProtocolError(415, f"Unsupported charset {charset!r}: send UTF-8.")
+    return media_type.strip().lower()
 
 
 async def read_body(request: Request, limit: int) -> bytes:

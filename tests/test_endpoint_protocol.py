@@ -335,3 +335,19 @@ def test_content_type_parameters_are_ignored(client):
         headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
     )
     assert _people(response) == PEOPLE_IRIS
+
+
+def test_non_utf8_bodies_are_refused(client):
+    response = client.post(
+        "/sparql",
+        content="ASK {}".encode("utf-16"),
+        headers={"Content-Type": "application/sparql-query; charset=UTF-16"},
+    )
+    assert response.status_code == 415
+    response = client.post(
+        "/sparql",
+        content=b"ASK { FILTER(\xff) }",
+        headers={"Content-Type": "application/sparql-query"},
+    )
+    assert response.status_code == 400
+    assert "UTF-8" in response.text
