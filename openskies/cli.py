@@ -1,5 +1,6 @@
 """The ``openskies`` command: build, validate and serve the Open Skies graph."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -79,6 +80,41 @@ def validate(
     typer.echo(result.report)
     if not result.conforms:
         raise typer.Exit(1)
+
+
+class ExportFormat(StrEnum):
+    trig = "trig"
+    nquads = "nquads"
+    turtle = "turtle"
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="Directory to write the files into.")] = Path(
+        "build/dumps"
+    ),
+    format: Annotated[
+        list[ExportFormat] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="trig, nquads or turtle (the union plus one file per named graph); repeatable. "
+            "Default: all three.",
+        ),
+    ] = None,
+    build_dir: Annotated[Path, typer.Option(help="Where the built dataset lives.")] = Path("build"),
+) -> None:
+    """Write the dataset as the server's /dumps files (building it first if needed)."""
+    import pyoxigraph as ox
+
+    from openskies.graph.build import ensure_built
+    from openskies.graph.dumps import export as write_files
+
+    store = ox.Store()
+    store.bulk_load(path=str(ensure_built(build_dir)), format=ox.RdfFormat.N_QUADS)
+    chosen = tuple(fmt.value for fmt in format) if format else tuple(ExportFormat)
+    for path in write_files(store, out, tuple(str(name) for name in chosen)):
+        typer.echo(f"wrote {path} ({path.stat().st_size} bytes)")
 
 
 @app.command()

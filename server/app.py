@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from openskies.server import routes_gsp, routes_meta, routes_sparql, routes_update
+from openskies.server import (
+    routes_dumps,
+    routes_gsp,
+    routes_linked_data,
+    routes_meta,
+    routes_search,
+    routes_sparql,
+    routes_update,
+)
 from openskies.server.catalog_api import make_catalog_router
 from openskies.server.data import dataset_sources
 from openskies.server.errors import install_error_handlers
@@ -23,6 +33,8 @@ from openskies.server.pool import WorkerPool
 from openskies.server.service import SparqlService
 from openskies.settings import Settings
 from openskies.vocab import PREFIXES
+
+STATIC_DIR = Path(__file__).with_name("static")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -60,8 +72,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = None
     install_error_handlers(app)
-    for module in (routes_sparql, routes_update, routes_gsp, routes_meta):
+    for module in (
+        routes_sparql,
+        routes_update,
+        routes_gsp,
+        routes_meta,
+        routes_linked_data,
+        routes_search,
+        routes_dumps,
+    ):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The question catalog (queries/*.rq) evaluates on the same worker pool.
     app.include_router(make_catalog_router(PoolExecutor(app)))
     return app

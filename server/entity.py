@@ -42,7 +42,7 @@ CONSTRUCT {
 """The RDF description served when an entity IRI is dereferenced."""
 
 OUTGOING_SELECT = """
-SELECT ?g ?p ?plabel ?o ?olabel WHERE {
+SELECT ?entity ?g ?p ?plabel ?o ?olabel WHERE {
   GRAPH ?g { ?entity ?p ?o }
   OPTIONAL { ?p rdfs:label ?plabel FILTER(LANG(?plabel) IN ("en", "")) }
   OPTIONAL { ?o rdfs:label|skos:prefLabel ?olabel FILTER(LANG(?olabel) IN ("en", "")) }
@@ -50,7 +50,7 @@ SELECT ?g ?p ?plabel ?o ?olabel WHERE {
 """
 
 INCOMING_SELECT = """
-SELECT ?g ?s ?slabel ?p ?plabel WHERE {
+SELECT ?entity ?g ?s ?slabel ?p ?plabel WHERE {
   GRAPH ?g { ?s ?p ?entity }
   FILTER(isIRI(?s))
   OPTIONAL { ?s rdfs:label|skos:prefLabel ?slabel FILTER(LANG(?slabel) IN ("en", "")) }
@@ -59,7 +59,7 @@ SELECT ?g ?s ?slabel ?p ?plabel WHERE {
 """
 
 STATEMENTS_SELECT = """
-SELECT ?statement ?role ?label ?content ?date ?direct ?stance ?exact ?start ?end WHERE {
+SELECT ?entity ?statement ?role ?label ?content ?date ?direct ?stance ?exact ?start ?end WHERE {
   { ?statement osk:speaker ?entity BIND("by" AS ?role) }
   UNION { ?statement osk:about ?entity BIND("about" AS ?role) }
   ?statement a osk:Statement ; rdfs:label ?label ; osk:content ?content .
@@ -72,7 +72,7 @@ SELECT ?statement ?role ?label ?content ?date ?direct ?stance ?exact ?start ?end
 """
 
 SPANS_SELECT = """
-SELECT ?span ?exact ?start ?end WHERE {
+SELECT ?entity ?span ?exact ?start ?end WHERE {
   ?entity osk:evidence ?span . ?span oa:hasSelector ?selector .
   ?selector oa:exact ?exact ; oa:start ?start ; oa:end ?end .
 }

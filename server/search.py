@@ -112,8 +112,10 @@ class SearchIndex:
                 closeness = 2.0
             else:
                 closeness = 1.0
-            # Shorter texts that match are more specific matches.
-            score = FIELD_WEIGHT[entry.field] * closeness + len(phrase) / max(len(entry.key), 1)
+            # How much of the text the query covers: "Sokov" is a better match for
+            # "Nikolai Sokov" than for a sentence that starts with the name.
+            coverage = len(phrase) / max(len(entry.key), 1)
+            score = FIELD_WEIGHT[entry.field] * (closeness + 6 * coverage)
             hit = Hit(entry.entity, entry.label, entry.types, entry.text, entry.field, score)
             if entry.entity not in best or best[entry.entity].score < score:
                 best[entry.entity] = hit

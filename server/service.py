@@ -7,14 +7,18 @@ thread so that the event loop never blocks on an engine.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
+from openskies.graph.dumps import Dump
 from openskies.server.errors import ProtocolError
 from openskies.server.negotiation import Format, Kind, NotAcceptable, negotiate
 from openskies.server.pool import WorkerPool
@@ -50,6 +54,14 @@ def respond(
     return Response(b"" if head else body, media_type=fmt.content_type, headers=headers)
 
 
+def _data_id(sources: list[str]) -> str:
+    digest = hashlib.sha256()
+    for source in sources:
+        stat = os.stat(source)
+        digest.update(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()[:12]
+
+
 class SparqlService:
     """Query, update, Graph Store and statistics operations over one worker pool."""
 
@@ -57,6 +69,9 @@ class SparqlService:
         self.settings = settings
         self.pool = pool
         self._stats: tuple[int, dict[str, Any]] | None = None
+        self._version: tuple[int, datetime] = (pool.generation, datetime.now(UTC))
+        self.data_id = _data_id(pool.sources)
+        """Changes when the served files change, so ETags never outlive a restart on new data."""
 
     def check(self, text: str, what: str = "query") -> ScanResult:
         """Refuse, before any engine sees it, what is too long, too deep or reaches out."""
@@ -180,6 +195,25 @@ class SparqlService:
                 "union": not checked.has_dataset_clause,
                 "format": format_name,
                 "max_rows": self.settings.max_result_rows,
+            }
+        )
+        return reply["body"]
+
+    def data_version(self) -> tuple[int, datetime]:
+        """The data generation being served and when it began (for ETag and Last-Modified)."""
+        generation = self.pool.generation
+        if self._version[0] != generation:
+            self._version = (generation, datetime.now(UTC))
+        return self._version
+
+    async def dump(self, dump: Dump) -> bytes:
+        """One dump file, written by a worker from the data it serves (no row cap)."""
+        reply = await self._run(
+            {
+                "op": "dump",
+                "filename": dump.filename,
+                "media_type": dump.media_type,
+                "graph": dump.graph,
             }
         )
         return reply["body"]

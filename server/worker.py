@@ -23,6 +23,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from openskies.graph.dumps import Dump, write_dump
 from openskies.server.results import WRITERS
 
 RDF_FORMATS = {
@@ -245,6 +246,16 @@ class Engine:
             "graphs": per_graph,
         }
 
+    def dump(self, request: dict) -> Reply:
+        """One downloadable file of the data being served (see ``openskies.graph.dumps``)."""
+        dump = Dump(
+            request["filename"],
+            request["media_type"],
+            ox.RdfFormat.from_media_type(request["media_type"]),
+            request.get("graph"),
+        )
+        return {"ok": True, "body": write_dump(self.store, dump)}
+
     # --- dispatch ----------------------------------------------------------
 
     def handle(self, request: dict) -> Reply:
@@ -258,6 +269,8 @@ class Engine:
             return self.graph_get(request)
         if op == "stats":
             return self.stats(request)
+        if op == "dump":
+            return self.dump(request)
         if op in ("update", "graph_write"):
             reply = self.update(request) if op == "update" else self.graph_write(request)
             if reply["ok"]:

@@ -1,9 +1,22 @@
 """Shared fixtures: the graph is parsed once per test session."""
 
+from collections.abc import Iterator
+
 import pytest
+from fastapi.testclient import TestClient
 from rdflib import Dataset
+from shared_build import built_dir
 
 from openskies.graph.build import load_sources
+from openskies.server.app import create_app
+from openskies.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def real_client() -> Iterator[TestClient]:
+    """The app over the real built dataset (one worker), started once per session."""
+    with TestClient(create_app(Settings(build_dir=built_dir(), workers=1))) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

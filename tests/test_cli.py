@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from rdflib import Dataset
+from shared_build import cli_build
 from typer.testing import CliRunner
 
 from openskies.cli import app
@@ -13,11 +14,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def build_output(tmp_path_factory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("build")
-    result = runner.invoke(app, ["build", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out, result.output
+def build_output() -> tuple[Path, str]:
+    return cli_build()
 
 
 def test_help_lists_every_command():

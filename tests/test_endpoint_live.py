@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from conftest_endpoint import EX, PREFIX
-from fastapi.testclient import TestClient
 from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
-
-from openskies.server.app import create_app
-from openskies.settings import Settings
 
 ARTICLE_TTL = Path(__file__).resolve().parent.parent / "graph" / "article.ttl"
 
@@ -34,27 +29,22 @@ def test_sparqlwrapper_construct(live_url):
     assert b"Person" in graph_bytes
 
 
-@pytest.mark.skipif(
-    not ARTICLE_TTL.exists(),
-    reason="graph/article.ttl is not written yet: no real dataset to serve",
-)
-def test_real_dataset_smoke(tmp_path_factory):
-    settings = Settings(build_dir=tmp_path_factory.mktemp("build"), workers=1)
-    with TestClient(create_app(settings)) as client:
-        query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-        response = client.get("/sparql", params={"query": query})
-        assert response.status_code == 200
-        assert int(response.json()["results"]["bindings"][0]["n"]["value"]) > 0
-        query = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
-        graphs = {
-            row["g"]["value"]
-            for row in client.get("/sparql", params={"query": query}).json()["results"]["bindings"]
-        }
-        assert "https://w3id.org/openskies/graph/article" in graphs
-        assert client.get("/.well-known/void").status_code == 200
-        # The question catalog runs on the same worker pool.
-        listed = client.get("/api/queries").json()
-        assert listed
-        response = client.get(f"/api/queries/{listed[0]['name']}")
-        assert response.status_code == 200, response.text
-        assert response.json()["results"]["bindings"]
+def test_real_dataset_smoke(real_client):
+    client = real_client
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    response = client.get("/sparql", params={"query": query})
+    assert response.status_code == 200
+    assert int(response.json()["results"]["bindings"][0]["n"]["value"]) > 0
+    query = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    graphs = {
+        row["g"]["value"]
+        for row in client.get("/sparql", params={"query": query}).json()["results"]["bindings"]
+    }
+    assert "https://w3id.org/openskies/graph/article" in graphs
+    assert client.get("/.well-known/void").status_code == 200
+    # The question catalog runs on the same worker pool.
+    listed = client.get("/api/queries").json()
+    assert listed
+    response = client.get(f"/api/queries/{listed[0]['name']}")
+    assert response.status_code == 200, response.text
+    assert response.json()["results"]["bindings"]

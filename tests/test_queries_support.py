@@ -4,11 +4,11 @@ A plain module (cached functions, not fixtures) so that the catalog, CLI and
 HTTP test modules share one build and one store.
 """
 
-import tempfile
 from functools import cache
 from pathlib import Path
 
 import pyoxigraph as ox
+from shared_build import built_dir
 
 from openskies.graph.build import ensure_built
 from openskies.queries.binding import ParameterError  # noqa: F401  (re-exported for tests)
@@ -16,12 +16,9 @@ from openskies.queries.catalog import Catalog, load_catalog
 from openskies.queries.runner import evaluate, load_store, prepare, solutions_table
 
 
-@cache
 def build_dir() -> Path:
-    """A fresh build (with reasoning, as served) in a temporary directory."""
-    directory = Path(tempfile.mkdtemp(prefix="openskies-queries-"))
-    ensure_built(directory)
-    return directory
+    """The run's shared build (with reasoning, as served)."""
+    return built_dir()
 
 
 @cache
