@@ -24,7 +24,25 @@ FORMATS = "http://www.w3.org/ns/formats/"
 DATASET_IRI = BASE + "dataset"
 """The stable IRI of the Open Skies dataset (not tied to the host serving it)."""
 DATA_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
-DUMP_PATHS = ("/dumps/openskies.trig", "/dumps/openskies.nq")
+OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
+
+LINK_TARGETS = {
+    "wikidata": ("http://www.wikidata.org/", "http://www.wikidata.org/entity/", "Wikidata"),
+    "dbpedia": ("http://dbpedia.org/", "http://dbpedia.org/resource/", "DBpedia"),
+}
+"""Linkset name -> (target dataset IRI, its URI space, title)."""
+
+LINKSET_COUNTS = """
+SELECT ?target (COUNT(*) AS ?links) WHERE {
+  GRAPH <https://w3id.org/openskies/graph/links> { ?s owl:sameAs ?o }
+  VALUES (?target ?space) {
+    ("wikidata" "http://www.wikidata.org/entity/")
+    ("dbpedia" "http://dbpedia.org/resource/")
+  }
+  FILTER(STRSTARTS(STR(?o), ?space))
+} GROUP BY ?target
+"""
+"""owl:sameAs links per target, counted from the links graph for the VoID linksets."""
 
 RESULT_FORMAT_IRIS = {
     "json": FORMATS + "SPARQL_Results_JSON",
@@ -54,7 +72,7 @@ class _Graph:
         self.triples.append(ox.Triple(subject, ox.NamedNode(predicate), obj))
 
     def serialize(self, fmt: Format) -> bytes:
-        prefixes = {key: PREFIXES[key] for key in ("rdf", "void", "dcterms", "xsd")}
+        prefixes = {key: PREFIXES[key] for key in ("rdf", "void", "dcterms", "xsd", "owl")}
         prefixes["sd"] = SD
         prefixes["formats"] = FORMATS
         if fmt.name not in ("turtle", "rdfxml"):
@@ -102,8 +120,19 @@ def service_description(
     return graph.serialize(fmt)
 
 
-def void_description(base_url: str, stats: dict[str, Any], fmt: Format) -> bytes:
-    """void:Dataset with counts, one void:subset per named graph, license and access points."""
+def void_description(
+    base_url: str,
+    stats: dict[str, Any],
+    fmt: Format,
+    *,
+    linksets: dict[str, int] | None = None,
+    dump_paths: list[str] | None = None,
+) -> bytes:
+    """void:Dataset with counts, a subset per named graph, linksets, license and access points.
+
+    ``linksets`` maps a ``LINK_TARGETS`` name to its number of owl:sameAs links;
+    ``dump_paths`` are the server paths of the downloadable files.
+    """
     graph = _Graph()
     dataset = ox.NamedNode(DATASET_IRI)
     graph.add(dataset, RDF_TYPE.value, ox.NamedNode(VOID + "Dataset"))
@@ -111,7 +140,7 @@ def void_description(base_url: str, stats: dict[str, Any], fmt: Format) -> bytes
     graph.add(dataset, DCTERMS + "title", title)
     graph.add(dataset, DCTERMS + "license", ox.NamedNode(DATA_LICENSE))
     graph.add(dataset, VOID + "sparqlEndpoint", ox.NamedNode(base_url + "/sparql"))
-    for path in DUMP_PATHS:
+    for path in dump_paths or ():
         graph.add(dataset, VOID + "dataDump", ox.NamedNode(base_url + path))
     graph.add(dataset, VOID + "uriSpace", ox.Literal(BASE))
     for key in ("osk", "osd", "stance"):
@@ -126,4 +155,18 @@ def void_description(base_url: str, stats: dict[str, Any], fmt: Format) -> bytes
         graph.add(subset, DCTERMS + "license", ox.NamedNode(DATA_LICENSE))
     for name in ("turtle", "ntriples"):
         graph.add(dataset, VOID + "feature", ox.NamedNode(RESULT_FORMAT_IRIS[name]))
+    for name, count in sorted((linksets or {}).items()):
+        target_iri, uri_space, title = LINK_TARGETS[name]
+        linkset = ox.NamedNode(f"{DATASET_IRI}/linkset/{name}")
+        target = ox.NamedNode(target_iri)
+        graph.add(dataset, VOID + "subset", linkset)
+        graph.add(linkset, RDF_TYPE.value, ox.NamedNode(VOID + "Linkset"))
+        graph.add(linkset, DCTERMS + "title", ox.Literal(f"Links to {title}", language="en"))
+        graph.add(linkset, VOID + "subjectsTarget", dataset)
+        graph.add(linkset, VOID + "objectsTarget", target)
+        graph.add(linkset, VOID + "linkPredicate", ox.NamedNode(OWL_SAME_AS))
+        graph.add(linkset, VOID + "triples", _integer(count))
+        graph.add(target, RDF_TYPE.value, ox.NamedNode(VOID + "Dataset"))
+        graph.add(target, DCTERMS + "title", ox.Literal(title))
+        graph.add(target, VOID + "uriSpace", ox.Literal(uri_space))
     return graph.serialize(fmt)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from openskies.graph.dumps import dumps_for
 from openskies.server.deps import ServiceDep, SettingsDep
-from openskies.server.describe import void_description
+from openskies.server.describe import LINKSET_COUNTS, void_description
 from openskies.server.negotiation import Kind, negotiate
 from openskies.server.pool import PoolError
 from openskies.server.service import respond
@@ -43,5 +44,13 @@ async def void(
     settings: SettingsDep,
 ) -> Response:
     fmt = negotiate(Kind.GRAPH, request.headers.get("accept"), request.query_params.get("format"))
-    body = void_description(settings.public_base_url, await service.stats(), fmt)
+    stats = await service.stats()
+    linksets = {
+        row["target"]["value"]: int(row["links"]["value"])
+        for row in await service.select(LINKSET_COUNTS)
+    }
+    dump_paths = [f"/dumps/{dump.filename}" for dump in dumps_for(list(stats["graphs"]))]
+    body = void_description(
+        settings.public_base_url, stats, fmt, linksets=linksets, dump_paths=dump_paths
+    )
     return respond(body, fmt, head=request.method == "HEAD")
