@@ -49,3 +49,8 @@ def rows(name: str, /, **values: str) -> list[dict[str, str | None]]:
         {var: short(term) for var, term in zip(table.variables, row, strict=True)}
         for row in table.rows
     ]
+
+
+def local_questions() -> list[str]:
+    """Catalog questions answerable offline: federated ones need an allow-listed remote endpoint."""
+    return [name for name, query in catalog().items() if "federation" not in query.tags]
