@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     update_token: str | None = Field(
         default=None, description="Bearer token that enables writes; writes are off without it."
     )
+    cors_origins: tuple[str, ...] = Field(
+        default=("*",),
+        description="Origins whose browser scripts may call the API; '*' for any (never with "
+        "credentials). Empty to turn CORS off.",
+    )
     outbound_allowlist: tuple[str, ...] = Field(
         default=(),
         description="Hosts (host or host:port) that SERVICE and LOAD may reach.",

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -72,6 +73,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = None
     install_error_handlers(app)
+    if settings.cors_origins:
+        # Browser clients on other origins (YASGUI, notebooks) may query; cookies and
+        # other credentials are never honoured, so a wildcard origin stays safe.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_credentials=False,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Last-Modified", "Link", "X-Openskies-Truncated"],
+            max_age=600,
+        )
     for module in (
         routes_sparql,
         routes_update,

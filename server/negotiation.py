@@ -79,7 +79,7 @@ GRAPH_FORMATS: tuple[Format, ...] = (
         "application/rdf+xml",
         Kind.GRAPH,
         ("application/xml", "text/xml"),
-        ("rdfxml", "rdf", "xml", "rdf/xml"),
+        ("rdfxml", "rdf", "xml", "rdf/xml", "rdf+xml"),
     ),
 )
 

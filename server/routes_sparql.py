@@ -51,12 +51,29 @@ def _single(values: list[str], name: str) -> str | None:
     return values[0] if values else None
 
 
+FORMAT_PARAMETERS = ("format", "output", "results")
+"""Result-format hints clients send besides Accept: Fuseki's and Virtuoso's ``format``;
+SPARQLWrapper adds ``output`` and ``results`` and may repeat ``format``."""
+
+
+def _format_hint(pairs: list[tuple[str, str]]) -> str | None:
+    """The first non-empty format hint, ``format`` before ``output`` before ``results``.
+
+    Only a repeated ``query`` is an error (the protocol says so); repeated
+    hints are what real clients send, so the first one wins.
+    """
+    for name in FORMAT_PARAMETERS:
+        for key, value in pairs:
+            if key == name and value.strip():
+                return value
+    return None
+
+
 def _query_request(request: Request, pairs: list[tuple[str, str]], query: str) -> QueryRequest:
-    formats = [value for key, value in pairs if key == "format"]
     return QueryRequest(
         query=query,
         accept=request.headers.get("accept"),
-        format=_single(formats, "format"),
+        format=_format_hint(pairs),
         default_graphs=tuple(value for key, value in pairs if key == "default-graph-uri"),
         named_graphs=tuple(value for key, value in pairs if key == "named-graph-uri"),
         head=request.method == "HEAD",
@@ -91,10 +108,9 @@ async def sparql_get(
     pairs = request.query_params.multi_items()
     query = _single([value for key, value in pairs if key == "query"], "query")
     if query is None:
-        if any(key != "format" for key, _ in pairs):
+        if any(key not in FORMAT_PARAMETERS for key, _ in pairs):
             raise ProtocolError(400, "Bad request: missing 'query' parameter.")
-        formats = [value for key, value in pairs if key == "format"]
-        return await _describe(request, service, settings, _single(formats, "format"))
+        return await _describe(request, service, settings, _format_hint(pairs))
     return await service.query(_query_request(request, pairs, query))
 
 
