@@ -4,7 +4,10 @@ Together with test_queries_catalog.py every question of the catalog has its
 expected answer from the article checked here, run against the built graph.
 """
 
-from test_queries_support import rows
+import json
+
+import pytest
+from test_queries_support import catalog, local_questions, rows
 
 STANCE = "https://w3id.org/openskies/stance/"
 
@@ -178,3 +181,27 @@ def test_sources_and_how_many_nodes_each_supports():
     assert all(
         kind == "background source" for source, (kind, _) in result.items() if source != "article"
     )
+
+
+@pytest.mark.parametrize("name", local_questions())
+def test_cli_and_http_give_the_same_answer(real_client, name):
+    from shared_build import built_dir
+    from typer.testing import CliRunner
+
+    from openskies.cli import app
+
+    arguments = ["query", "run", name, "--format", "json", "--build-dir", str(built_dir())]
+    if catalog()[name].pagination:
+        arguments += ["--page", "1"]  # HTTP answers a paginated question one page at a time
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    from_cli = json.loads(result.output)
+    response = real_client.get(f"/api/queries/{name}", headers={"accept": "application/json"})
+    assert response.status_code == 200, response.text
+    from_http = response.json()
+
+    def canonical(document: dict) -> list[str]:
+        return sorted(json.dumps(row, sort_keys=True) for row in document["results"]["bindings"])
+
+    assert from_cli["head"]["vars"] == from_http["head"]["vars"]
+    assert canonical(from_cli) == canonical(from_http)
