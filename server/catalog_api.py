@@ -37,6 +37,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from openskies.queries.binding import ParameterError, substitutions_as_ntriples
 from openskies.queries.catalog import Catalog, CatalogQuery, Parameter, load_catalog
 from openskies.queries.runner import SOLUTION_FORMATS, ResultFormat, find_format, prepare
+from openskies.server import negotiation
 
 Executor = Callable[[str, Mapping[str, str], str], tuple[bytes, str]]
 """``(query_text, substitutions, accept_format) -> (body, media_type)``."""
@@ -48,50 +49,17 @@ def _text(status: int, message: str, headers: dict[str, str] | None = None) -> R
     return PlainTextResponse(message.rstrip() + "\n", status_code=status, headers=headers)
 
 
-def _parse_accept(header: str) -> list[tuple[str, float]]:
-    ranges = []
-    for part in header.split(","):
-        pieces = [piece.strip() for piece in part.split(";")]
-        if not pieces[0]:
-            continue
-        quality = 1.0
-        for param in pieces[1:]:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    quality = max(0.0, min(1.0, float(value)))
-                except ValueError:
-                    quality = 0.0
-        ranges.append((pieces[0].lower(), quality))
-    return ranges
-
-
 def negotiate(accept: str | None, format_param: str | None) -> ResultFormat | None:
-    """The result format to answer with, or ``None`` when nothing offered is acceptable."""
-    if format_param:
-        return find_format(format_param, SOLUTION_FORMATS)
-    if not accept or not accept.strip():
-        return SOLUTION_FORMATS[0]
-    ranges = _parse_accept(accept)
-    best, best_q = None, 0.0
-    for fmt in SOLUTION_FORMATS:
-        aliases = {"json": ("application/json",), "xml": ("application/xml", "text/xml")}
-        types = (fmt.media_type, *aliases.get(fmt.name, ()))
-        quality, specificity = 0.0, -1
-        for media_range, q in ranges:
-            if media_range in types:
-                rank = 2
-            elif media_range == types[0].split("/")[0] + "/*":
-                rank = 1
-            elif media_range == "*/*":
-                rank = 0
-            else:
-                continue
-            if rank > specificity or (rank == specificity and q > quality):
-                quality, specificity = q, rank
-        if quality > best_q:
-            best, best_q = fmt, quality
-    return best
+    """The result format to answer with, or ``None`` when nothing offered is acceptable.
+
+    The same rules as the SPARQL endpoint (``openskies.server.negotiation``):
+    q-values, wildcards, and ``format`` winning over ``Accept``.
+    """
+    try:
+        chosen = negotiation.negotiate(negotiation.Kind.SOLUTIONS, accept, format_param)
+    except negotiation.NotAcceptable:
+        return None
+    return find_format(chosen.name, SOLUTION_FORMATS)
 
 
 def _schema(parameter: Parameter) -> dict[str, Any]:
