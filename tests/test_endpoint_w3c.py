@@ -13,7 +13,9 @@ from rdflib import Graph, Namespace
 from rdflib.collection import Collection
 from rdflib.namespace import RDF
 
-SUITE = Path("/work/shared/w3c-rdf-tests/sparql11/syntax-query")
+SUITE = (
+    Path(__file__).resolve().parents[2] / "shared" / "w3c-rdf-tests" / "sparql11" / "syntax-query"
+)
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 
 
