@@ -6,6 +6,7 @@ and a bare ``uvicorn`` all configure the same object.
 """
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,45 @@ class Settings(BaseSettings):
     outbound_allowlist: tuple[str, ...] = Field(
         default=(),
         description="Hosts (host or host:port) that SERVICE and LOAD may reach.",
+    )
+    store: Literal["memory", "disk", "remote"] = Field(
+        default="memory",
+        description=(
+            "Storage backend: 'memory' (embedded Oxigraph, loaded at start), 'disk' "
+            "(embedded Oxigraph in store_path, loaded once, reopened on restart) or "
+            "'remote' (an existing SPARQL 1.1 store at remote_query_url)."
+        ),
+    )
+    store_path: Path = Field(
+        default=Path("build/store"),
+        description="Directory of the on-disk store (store='disk').",
+    )
+    remote_query_url: str | None = Field(
+        default=None, description="SPARQL 1.1 query endpoint of the remote store."
+    )
+    remote_update_url: str | None = Field(
+        default=None,
+        description="SPARQL 1.1 update endpoint of the remote store (writes through it).",
+    )
+    remote_auth: str | None = Field(
+        default=None,
+        description="Credentials for the remote store: 'user:password' (Basic) or "
+        "'Bearer <token>'.",
+    )
+    cache_entries: int = Field(
+        default=1024,
+        ge=0,
+        description="Responses kept by the in-process response cache (0 turns it off).",
+    )
+    cache_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="Total body bytes the response cache may hold.",
+    )
+    cache_max_entry_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=0,
+        description="Larger responses are never cached.",
     )
 
     @property

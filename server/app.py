@@ -1,8 +1,10 @@
 """The application factory: one FastAPI app for the CLI, the tests and uvicorn.
 
-``create_app(settings)`` reads settings once; the lifespan resolves the data
-files (building the dataset if needed), starts the worker pool and stops it
-on shutdown. ``uvicorn --factory openskies.server.app:create_app`` works too,
+``create_app(settings)`` reads settings once; the lifespan makes the store
+backend that ``Settings.store`` names (``openskies.server.store``: worker
+processes over an in-memory or on-disk store, building the dataset if
+needed, or a remote SPARQL store), starts it and stops it on shutdown.
+``uvicorn --factory openskies.server.app:create_app`` works too,
 with settings from ``OPENSKIES_*`` environment variables.
 """
 
@@ -27,13 +29,11 @@ from openskies.server import (
     routes_update,
 )
 from openskies.server.catalog_api import make_catalog_router
-from openskies.server.data import dataset_sources
 from openskies.server.errors import install_error_handlers
 from openskies.server.executor import PoolExecutor
-from openskies.server.pool import WorkerPool
 from openskies.server.service import SparqlService
+from openskies.server.store import make_backend
 from openskies.settings import Settings
-from openskies.vocab import PREFIXES
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -44,14 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sources = await run_in_threadpool(dataset_sources, settings)
-        pool = WorkerPool(
-            sources,
-            PREFIXES,
-            size=settings.workers,
-            timeout=settings.query_timeout,
-            base_iri=settings.public_base_url + "/sparql",
-        )
+        pool = await run_in_threadpool(make_backend, settings)
         await run_in_threadpool(pool.start)
         app.state.service = SparqlService(settings, pool)
         try:

@@ -20,6 +20,13 @@ Writes are serialized by a lock. Reloading the whole dataset per write is
 cheap for a dataset of this size and keeps the design obviously consistent.
 Snapshots live only as long as the server process: the Turtle sources stay
 the source of truth for the published dataset.
+
+Over the on-disk store (``disk``, see ``openskies.server.store``) the
+writer is started with the pool when writes are enabled: it opens the
+primary directory read-write (bulk-loading it the first time), and each
+"snapshot" is a RocksDB checkpoint directory that query workers open
+read-only. Without writes the query workers open the primary read-only
+directly, so a restart costs only opening it. Writes persist.
 """
 
 from __future__ import annotations
@@ -95,8 +102,15 @@ class WorkerPool:
         timeout: float,
         queue_timeout: float | None = None,
         base_iri: str | None = None,
+        disk: Path | None = None,
+        writable: bool = True,
     ):
         self.sources = [str(path) for path in sources]
+        self.disk = Path(disk) if disk is not None else None
+        """The on-disk store's directory (``Settings.store_path``), or None for memory."""
+        self.writable = writable
+        self.data_id = ""
+        """Which data is served, stable across restarts over the same data (set by start)."""
         self.prefixes = prefixes
         self.base_iri = base_iri
         """Base for relative IRIs in requests: the endpoint's URL, as for any retrieved text."""
@@ -124,7 +138,32 @@ class WorkerPool:
 
     def start(self) -> None:
         """Start every query worker and wait until each has loaded the data."""
-        self._snapshot_dir = Path(tempfile.mkdtemp(prefix="openskies-snapshots-"))
+        from openskies.server import store
+
+        if self.disk is None:
+            self._snapshot_dir = Path(tempfile.mkdtemp(prefix="openskies-snapshots-"))
+            self.data_id = store.sources_id(self.sources)
+        else:
+            self._snapshot_dir = self.disk / store.SNAPSHOTS
+            shutil.rmtree(self._snapshot_dir, ignore_errors=True)
+            self.disk.mkdir(parents=True, exist_ok=True)
+            self._snapshot_dir.mkdir()
+            if self.writable:
+                first = str(self._snapshot_dir / "checkpoint-0")
+                self._writer = self._spawn(writer=True, checkpoint=first)
+                self._await_ready(self._writer)
+                self._data = (0, first)
+            elif not store.store_initialized(self.disk):
+                loader = _CONTEXT.Process(
+                    target=store.prepare_disk_store,
+                    args=(str(self.disk / store.PRIMARY), self.sources),
+                    name="openskies-loader",
+                )
+                loader.start()
+                loader.join()
+                if loader.exitcode != 0:
+                    raise RuntimeError(f"could not load the store in {self.disk}")
+            self.data_id = store.disk_data_id(self.disk)
         pending = [self._spawn() for _ in range(self.size)]
         for worker in pending:
             self._await_ready(worker)
@@ -145,7 +184,9 @@ class WorkerPool:
         if self._snapshot_dir is not None:
             shutil.rmtree(self._snapshot_dir, ignore_errors=True)
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self, *, writer: bool = False, checkpoint: str | None = None) -> _Worker:
+        from openskies.server.store import PRIMARY
+
         parent_conn, child_conn = _CONTEXT.Pipe()
         generation, snapshot = self._data
         init = {
@@ -154,6 +195,9 @@ class WorkerPool:
             "base_iri": self.base_iri,
             "generation": generation,
             "snapshot": snapshot,
+            "disk": str(self.disk / PRIMARY) if self.disk is not None else None,
+            "writer": writer,
+            "checkpoint": checkpoint,
         }
         process = _CONTEXT.Process(
             target=worker_main, args=(child_conn, init), daemon=True, name="openskies-worker"
@@ -252,12 +296,16 @@ class WorkerPool:
         """Apply a write on the writer process and publish the new snapshot."""
         if self._snapshot_dir is None:
             raise PoolBusy("The worker pool is not running.")
+        if not self.writable and self.disk is not None:
+            # Readers have the primary open read-only: nobody may write to it now.
+            raise PoolBusy("Writes are disabled on this server.")
         with self._write_lock:
             if self._writer is None or not self._writer.process.is_alive():
-                self._writer = self._spawn()
+                self._writer = self._spawn(writer=True)
                 self._await_ready(self._writer)
             generation = self._data[0] + 1
-            out = str(self._snapshot_dir / f"snapshot-{generation}.nq")
+            name = f"checkpoint-{generation}" if self.disk else f"snapshot-{generation}.nq"
+            out = str(self._snapshot_dir / name)
             message = {
                 **request,
                 "writer": True,
@@ -274,6 +322,10 @@ class WorkerPool:
                 self._data = (generation, out)
                 if generation > 1:
                     # Keep one older snapshot: a worker may be loading it right now.
-                    stale = self._snapshot_dir / f"snapshot-{generation - 2}.nq"
-                    stale.unlink(missing_ok=True)
+                    if self.disk is None:
+                        stale = self._snapshot_dir / f"snapshot-{generation - 2}.nq"
+                        stale.unlink(missing_ok=True)
+                    else:
+                        stale = self._snapshot_dir / f"checkpoint-{generation - 2}"
+                        shutil.rmtree(stale, ignore_errors=True)
             return reply

@@ -7,9 +7,7 @@ thread so that the event loop never blocks on an engine.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from openskies.graph.dumps import Dump
 from openskies.server.errors import ProtocolError
 from openskies.server.negotiation import Format, Kind, NotAcceptable, negotiate
-from openskies.server.pool import WorkerPool
 from openskies.server.sparql_scan import ScanResult, outbound_violations, scan
+from openskies.server.store import Backend, sources_id
 from openskies.settings import Settings
 from openskies.vocab import PREFIXES
 
@@ -54,24 +52,21 @@ def respond(
     return Response(b"" if head else body, media_type=fmt.content_type, headers=headers)
 
 
-def _data_id(sources: list[str]) -> str:
-    digest = hashlib.sha256()
-    for source in sources:
-        stat = os.stat(source)
-        digest.update(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
-    return digest.hexdigest()[:12]
-
-
 class SparqlService:
-    """Query, update, Graph Store and statistics operations over one worker pool."""
+    """Query, update, Graph Store and statistics operations over one store backend.
 
-    def __init__(self, settings: Settings, pool: WorkerPool):
+    ``pool`` is the backend (``openskies.server.store``): the worker pool
+    over the memory or disk store, or the remote store; the attribute keeps
+    its historical name.
+    """
+
+    def __init__(self, settings: Settings, pool: Backend):
         self.settings = settings
         self.pool = pool
         self._stats: tuple[int, dict[str, Any]] | None = None
         self._version: tuple[int, datetime] = (pool.generation, datetime.now(UTC))
-        self.data_id = _data_id(pool.sources)
-        """Changes when the served files change, so ETags never outlive a restart on new data."""
+        self.data_id = pool.data_id or sources_id(getattr(pool, "sources", []))
+        """Changes when the served data changes, so ETags never outlive a restart on new data."""
 
     def check(self, text: str, what: str = "query") -> ScanResult:
         """Refuse, before any engine sees it, what is too long, too deep or reaches out."""

@@ -11,6 +11,13 @@ writer), reads requests (plain dicts) from its pipe, and answers with plain
 dicts that carry the serialized bytes, so the parent never touches engine
 objects. Each request names the data generation it expects; a worker that
 holds an older generation reloads the snapshot first.
+
+With the on-disk store (``Settings.store = "disk"``, see
+``openskies.server.store``) the same protocol holds, but a "snapshot" is a
+RocksDB checkpoint directory (hard links, made by ``Store.backup``) that
+query workers open with ``Store.read_only``: nobody ever writes to what a
+reader has open, which is the condition pyoxigraph sets for read-only
+opens. The writer alone opens the primary directory read-write.
 """
 
 from __future__ import annotations
@@ -57,18 +64,86 @@ def parse_term(text: str) -> Any:
     return triples[0].object
 
 
-class Engine:
-    """One worker's store plus the operations the parent may ask for."""
+def graph_reply(triples: list, fmt: str, max_rows: int, prefixes: dict[str, str]) -> Reply:
+    """Triples serialized in ``fmt`` (a graph format name), cut at ``max_rows``."""
+    truncated = len(triples) > max_rows
+    body = ox.serialize(
+        triples[:max_rows],
+        format=RDF_FORMATS[fmt],
+        prefixes=prefixes if fmt in ("turtle", "rdfxml") else None,
+    )
+    return {"ok": True, "body": body or b"", "truncated": truncated, "kind": "graph"}
 
-    def __init__(self, sources: list[str], prefixes: dict[str, str], base_iri: str | None = None):
+
+def results_reply(results: Any, fmt: str, max_rows: int, prefixes: dict[str, str]) -> Reply:
+    """A query's results (boolean, solutions or triples) as the reply for format ``fmt``.
+
+    Shared by the workers and the remote backend, so that both write the same bytes.
+    """
+    try:
+        if isinstance(results, ox.QueryBoolean):
+            if fmt not in RESULT_FORMATS:
+                return error(406, "ASK results are written as SPARQL results formats only")
+            body = results.serialize(format=RESULT_FORMATS[fmt])
+            return {"ok": True, "body": body, "truncated": False, "kind": "boolean"}
+        if isinstance(results, ox.QuerySolutions):
+            if fmt not in WRITERS:
+                return error(406, "SELECT results are written as SPARQL results formats only")
+            variables = [variable.value for variable in results.variables]
+            rows = [
+                [solution[name] for name in variables] for solution in islice(results, max_rows + 1)
+            ]
+            truncated = len(rows) > max_rows
+            body = WRITERS[fmt](variables, rows[:max_rows])
+            return {"ok": True, "body": body, "truncated": truncated, "kind": "solutions"}
+        if fmt not in RDF_FORMATS:
+            return error(406, "CONSTRUCT/DESCRIBE results are written as RDF formats only")
+        triples = list(islice(results, max_rows + 1))
+        return graph_reply(triples, fmt, max_rows, prefixes)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        return error(400, f"Query evaluation failed: {exc}")
+    except OSError as exc:
+        # The in-memory store does no I/O: this is a SERVICE call that failed.
+        return error(502, f"A remote SERVICE call failed: {exc}")
+
+
+class Engine:
+    """One worker's store plus the operations the parent may ask for.
+
+    ``disk`` is the primary directory of an on-disk store (None: in memory).
+    A query worker over a disk store opens a checkpoint (or, when the server
+    has no writer, the primary itself) read-only; the writer (``writer``)
+    opens the primary read-write and writes through.
+    """
+
+    def __init__(
+        self,
+        sources: list[str],
+        prefixes: dict[str, str],
+        base_iri: str | None = None,
+        *,
+        disk: str | None = None,
+        writer: bool = False,
+    ):
         self.sources = sources
         self.prefixes = prefixes
         self.base_iri = base_iri
+        self.disk = disk
+        self.writer = writer
         self.generation = -1
         self.store = ox.Store()
 
     def load(self, generation: int, snapshot: str | None) -> None:
         """(Re)load the data of ``generation``: the snapshot if any, else the sources."""
+        if self.disk is not None:
+            if self.writer:
+                from openskies.server.store import open_primary
+
+                self.store = open_primary(self.disk, self.sources)
+            else:
+                self.store = ox.Store.read_only(snapshot or self.disk)
+            self.generation = generation
+            return
         store = ox.Store()
         paths = [snapshot] if snapshot else self.sources
         for path in paths:
@@ -98,8 +173,6 @@ class Engine:
         return self.store.query(request["query"], **kwargs)
 
     def query(self, request: dict) -> Reply:
-        max_rows = int(request["max_rows"])
-        fmt = request["format"]
         try:
             results = self._query(request)
         except SyntaxError as exc:
@@ -107,42 +180,10 @@ class Engine:
         except (ValueError, TypeError, RuntimeError) as exc:
             # RuntimeError: an unsupported custom function, for example.
             return error(400, f"Query could not be evaluated: {exc}")
-        try:
-            if isinstance(results, ox.QueryBoolean):
-                if fmt not in RESULT_FORMATS:
-                    return error(406, "ASK results are written as SPARQL results formats only")
-                body = results.serialize(format=RESULT_FORMATS[fmt])
-                return {"ok": True, "body": body, "truncated": False, "kind": "boolean"}
-            if isinstance(results, ox.QuerySolutions):
-                if fmt not in WRITERS:
-                    return error(406, "SELECT results are written as SPARQL results formats only")
-                variables = [variable.value for variable in results.variables]
-                rows = [
-                    [solution[name] for name in variables]
-                    for solution in islice(results, max_rows + 1)
-                ]
-                truncated = len(rows) > max_rows
-                body = WRITERS[fmt](variables, rows[:max_rows])
-                return {"ok": True, "body": body, "truncated": truncated, "kind": "solutions"}
-            if fmt not in RDF_FORMATS:
-                return error(406, "CONSTRUCT/DESCRIBE results are written as RDF formats only")
-            triples = list(islice(results, max_rows + 1))
-            return self._graph_reply(triples, fmt, max_rows)
-        except (ValueError, TypeError, RuntimeError) as exc:
-            return error(400, f"Query evaluation failed: {exc}")
-        except OSError as exc:
-            # The in-memory store does no I/O: this is a SERVICE call that failed.
-            return error(502, f"A remote SERVICE call failed: {exc}")
+        return results_reply(results, request["format"], int(request["max_rows"]), self.prefixes)
 
     def _graph_reply(self, triples: list, fmt: str, max_rows: int) -> Reply:
-        truncated = len(triples) > max_rows
-        body = ox.serialize(
-            triples[:max_rows], format=RDF_FORMATS[fmt], prefixes=self._prefixes_for(fmt)
-        )
-        return {"ok": True, "body": body or b"", "truncated": truncated, "kind": "graph"}
-
-    def _prefixes_for(self, fmt: str) -> dict[str, str] | None:
-        return self.prefixes if fmt in ("turtle", "rdfxml") else None
+        return graph_reply(triples, fmt, max_rows, self.prefixes)
 
     # --- graph store protocol ----------------------------------------------
 
@@ -214,7 +255,16 @@ class Engine:
         return {"ok": True, "status": 204}
 
     def snapshot(self, path: str) -> None:
-        """Write the whole store as N-Quads, atomically, for the query workers to load."""
+        """Write the whole store as N-Quads, atomically, for the query workers to load.
+
+        On disk: flush, record the write in the store's marker file, then
+        checkpoint the primary into ``path`` for the readers to open.
+        """
+        if self.disk is not None:
+            from openskies.server.store import checkpoint
+
+            checkpoint(self.store, self.disk, path, wrote=True)
+            return
         tmp = f"{path}.tmp"
         self.store.dump(tmp, format=ox.RdfFormat.N_QUADS)
         os.replace(tmp, path)
@@ -282,13 +332,27 @@ class Engine:
 
 def worker_main(conn: Connection, init: dict) -> None:
     """Entry point of a worker process: load, say ready, then serve requests until EOF."""
-    engine = Engine(init["sources"], init["prefixes"], init.get("base_iri"))
+    engine = Engine(
+        init["sources"],
+        init["prefixes"],
+        init.get("base_iri"),
+        disk=init.get("disk"),
+        writer=bool(init.get("writer")),
+    )
+    hello: dict[str, Any] = {"ready": True}
     try:
         engine.load(init["generation"], init.get("snapshot"))
+        if engine.writer and engine.disk is not None and init.get("checkpoint"):
+            # The readers' first view of the data: a checkpoint nobody writes to.
+            from openskies.server.store import checkpoint
+
+            checkpoint(engine.store, engine.disk, init["checkpoint"], wrote=False)
+            hello["snapshot"] = init["checkpoint"]
     except Exception as exc:  # report any load failure to the parent, then stop
         conn.send({"ready": False, "error": f"{type(exc).__name__}: {exc}"})
         return
-    conn.send({"ready": True, "generation": engine.generation})
+    hello["generation"] = engine.generation
+    conn.send(hello)
     while True:
         try:
             request = conn.recv()
