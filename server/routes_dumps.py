@@ -17,6 +17,7 @@ from openskies.graph.dumps import dumps_for
 from openskies.server.deps import ServiceDep
 from openskies.server.errors import ProtocolError
 from openskies.server.routes_linked_data import TEMPLATES
+from openskies.server.routing import get_and_head
 
 router = APIRouter(tags=["Dumps"])
 
@@ -53,9 +54,9 @@ async def list_dumps(request: Request, service: ServiceDep) -> Response:
     )
 
 
-@router.api_route(
+@get_and_head(
+    router,
     "/dumps/{filename:path}",
-    methods=["GET", "HEAD"],
     summary="One dump file: TriG, N-Quads, Turtle (union), or one named graph in Turtle",
     response_class=Response,
 )

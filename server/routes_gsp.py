@@ -16,6 +16,7 @@ from openskies.server.body import media_type_of, read_body
 from openskies.server.deps import ServiceDep, SettingsDep, require_writer
 from openskies.server.errors import ProtocolError
 from openskies.server.negotiation import Kind, negotiate
+from openskies.server.routing import get_and_head
 
 router = APIRouter(tags=["Graph Store HTTP Protocol"])
 
@@ -58,9 +59,9 @@ def _target(request: Request) -> str | None:
     return graphs[0]
 
 
-@router.api_route(
+@get_and_head(
+    router,
     "/graphs",
-    methods=["GET", "HEAD"],
     summary="Read a graph",
     openapi_extra={"parameters": _PARAMETERS},
 )
@@ -70,10 +71,15 @@ async def graph_get(request: Request, service: ServiceDep) -> Response:
     return await service.graph_get(graph, fmt, head=request.method == "HEAD")
 
 
-@router.api_route(
+@router.put(
     "/graphs",
-    methods=["PUT", "POST"],
-    summary="Replace (PUT) or add to (POST) a graph; needs the token",
+    summary="Replace a graph; needs the token",
+    dependencies=[Depends(require_writer)],
+    openapi_extra={"parameters": _PARAMETERS},
+)
+@router.post(
+    "/graphs",
+    summary="Add to a graph; needs the token",
     dependencies=[Depends(require_writer)],
     openapi_extra={"parameters": _PARAMETERS},
 )

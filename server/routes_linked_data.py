@@ -31,6 +31,7 @@ from openskies.server.entity import (
 )
 from openskies.server.errors import ProtocolError
 from openskies.server.negotiation import GRAPH_FORMATS, Format, Kind, negotiate, parse_accept
+from openskies.server.routing import get_and_head
 from openskies.server.service import SparqlService, respond
 from openskies.vocab import BASE
 
@@ -163,9 +164,9 @@ _DEREF_RESPONSES = {
 }
 
 
-@router.api_route(
+@get_and_head(
+    router,
     "/id/{name}",
-    methods=["GET", "HEAD"],
     summary="Dereference an entity (state, person, institution, event, statement, span)",
     responses=_DEREF_RESPONSES,
     response_class=Response,
@@ -174,9 +175,9 @@ async def entity(name: str, request: Request, service: ServiceDep) -> Response:
     return await dereference(request, service, _iri_for("id", name))
 
 
-@router.api_route(
+@get_and_head(
+    router,
     "/ontology/{term}",
-    methods=["GET", "HEAD"],
     summary="Dereference an ontology class or property",
     responses=_DEREF_RESPONSES,
     response_class=Response,
@@ -185,9 +186,9 @@ async def ontology_term(term: str, request: Request, service: ServiceDep) -> Res
     return await dereference(request, service, _iri_for("ontology", term))
 
 
-@router.api_route(
+@get_and_head(
+    router,
     "/stance/{name}",
-    methods=["GET", "HEAD"],
     summary="Dereference a stance concept",
     responses=_DEREF_RESPONSES,
     response_class=Response,
@@ -196,9 +197,9 @@ async def stance(name: str, request: Request, service: ServiceDep) -> Response:
     return await dereference(request, service, _iri_for("stance", name))
 
 
-@router.api_route(
+@get_and_head(
+    router,
     "/ontology",
-    methods=["GET", "HEAD"],
     summary="The ontology: its description as a page, or the whole ontology graph as RDF",
     responses=_DEREF_RESPONSES,
     response_class=Response,
@@ -211,9 +212,9 @@ async def ontology_document(request: Request, service: ServiceDep) -> Response:
     return await service.graph_get(BASE + "graph/ontology", fmt, head=request.method == "HEAD")
 
 
-@router.api_route(
+@get_and_head(
+    router,
     "/graph/{name}",
-    methods=["GET", "HEAD"],
     summary="Dereference a named graph: its content as RDF",
     response_class=Response,
 )

@@ -10,14 +10,13 @@ from openskies.server.deps import ServiceDep, SettingsDep
 from openskies.server.describe import LINKSET_COUNTS, void_description
 from openskies.server.negotiation import Kind, negotiate
 from openskies.server.pool import PoolError
+from openskies.server.routing import get_and_head
 from openskies.server.service import respond
 
 router = APIRouter(tags=["Service"])
 
 
-@router.api_route(
-    "/health", methods=["GET", "HEAD"], summary="Liveness and size of the served dataset"
-)
+@get_and_head(router, "/health", summary="Liveness and size of the served dataset")
 async def health(service: ServiceDep) -> JSONResponse:
     try:
         stats = await service.stats()
@@ -35,9 +34,7 @@ async def health(service: ServiceDep) -> JSONResponse:
     )
 
 
-@router.api_route(
-    "/.well-known/void", methods=["GET", "HEAD"], summary="VoID description of the dataset"
-)
+@get_and_head(router, "/.well-known/void", summary="VoID description of the dataset")
 async def void(
     request: Request,
     service: ServiceDep,

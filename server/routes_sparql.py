@@ -15,6 +15,7 @@ from openskies.server.deps import ServiceDep, SettingsDep
 from openskies.server.describe import service_description
 from openskies.server.errors import ProtocolError
 from openskies.server.negotiation import Kind, negotiate
+from openskies.server.routing import get_and_head
 from openskies.server.service import QueryRequest, SparqlService, respond
 from openskies.settings import Settings
 
@@ -94,9 +95,9 @@ async def _describe(
     return respond(body, fmt, head=request.method == "HEAD")
 
 
-@router.api_route(
+@get_and_head(
+    router,
     "/sparql",
-    methods=["GET", "HEAD"],
     summary="Query (GET), or the service description without a query",
     openapi_extra={"parameters": _PARAMETERS},
 )
