@@ -184,3 +184,18 @@ def test_export_command_writes_the_same_files_as_the_server(client, tmp_path):
         served = Graph().parse(data=client.get(f"/dumps/{name}").content, format="turtle")
         assert isomorphic(exported, served), name
     assert not (tmp_path / "openskies.trig").exists()
+
+
+@pytest.mark.parametrize(("dump", "fmt"), [("openskies.trig", "trig"), ("openskies.nq", "nquads")])
+def test_dataset_dumps_parse_back_isomorphic_to_the_served_graphs(client, dump, fmt):
+    from rdflib import Dataset
+
+    dataset = Dataset()
+    dataset.parse(data=client.get(f"/dumps/{dump}").content, format=fmt)
+    dumped = {str(g.identifier): g for g in dataset.graphs() if len(g)}
+    served_names = client.get("/health").json()["graphs"]
+    assert len(dumped) == served_names
+    for name, graph in dumped.items():
+        served = client.get("/graphs", params={"graph": name}, headers={"accept": "text/turtle"})
+        assert served.status_code == 200
+        assert isomorphic(graph, Graph().parse(data=served.content, format="turtle")), name
