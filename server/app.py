@@ -26,6 +26,7 @@ from openskies.server import (
     routes_meta,
     routes_search,
     routes_sparql,
+    routes_ui,
     routes_update,
 )
 from openskies.server.catalog_api import make_catalog_router
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_linked_data,
         routes_search,
         routes_dumps,
+        routes_ui,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
