@@ -14,6 +14,17 @@ if ! command -v java >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq default-jre-headless >/dev/null
 fi
 
+if [ ! -x /usr/bin/chromium ]; then
+  # The browser tests (tests/e2e) drive Debian's Chromium; they skip, saying why, without it.
+  echo "setup: no /usr/bin/chromium; installing Debian's chromium for the browser tests" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  if ! { $SUDO apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; }; then
+    echo "setup: warning: could not install chromium; the browser tests will be skipped" >&2
+  fi
+fi
+
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
