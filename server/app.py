@@ -34,6 +34,7 @@ from openskies.server.errors import install_error_handlers
 from openskies.server.executor import PoolExecutor
 from openskies.server.service import SparqlService
 from openskies.server.store import make_backend
+from openskies.server.store_cache import CacheMiddleware, LRUCache
 from openskies.settings import Settings
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -67,6 +68,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = None
     install_error_handlers(app)
+    # ETags, 304 and the response cache for /sparql and the catalog (inside CORS).
+    app.state.response_cache = LRUCache(
+        settings.cache_entries, settings.cache_bytes, settings.cache_max_entry_bytes
+    )
+    app.add_middleware(
+        CacheMiddleware,
+        fastapi_app=app,
+        cache=app.state.response_cache,
+        max_body=settings.max_body_bytes,
+    )
     if settings.cors_origins:
         # Browser clients on other origins (YASGUI, notebooks) may query; cookies and
         # other credentials are never honoured, so a wildcard origin stays safe.
