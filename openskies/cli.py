@@ -208,6 +208,9 @@ def load(
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (off for benchmarks).")
+    ] = True,
 ) -> None:
     """Run the SPARQL endpoint on uvicorn over the embedded store."""
     import uvicorn
@@ -216,7 +219,7 @@ def serve(
 
     overrides = {key: value for key, value in {"host": host, "port": port}.items() if value}
     settings = Settings(**overrides)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=access_log)
 
 
 if __name__ == "__main__":
