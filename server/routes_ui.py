@@ -18,9 +18,9 @@ served from ``/static/ui/``; no asset ever comes from another host):
     States, people, institutions, events and statements as an interactive
     Cytoscape.js network, filterable by type; without JavaScript, the same
     nodes and links as lists.
-``/ui/article``
-    The article page (``/article``) plus a script that shows, on hover or
-    click of a highlight, the triples of the nodes the span supports.
+``/article`` (served by the linked-data router) loads ``article.js``, which
+    shows, on hover or click of a highlight, the triples of the nodes the
+    span supports; ``/ui/article`` redirects there.
 
 JSON for the scripts (also plain HTTP APIs):
 
@@ -43,16 +43,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from openskies.graph.article import ARTICLE_PATH, article_text
 from openskies.queries.binding import ParameterError, bind, to_ntriples
 from openskies.queries.catalog import CatalogQuery, load_catalog, query_body
 from openskies.queries.projection import _tokens
-from openskies.server.article_view import CitedSpan, render_article
 from openskies.server.deps import ServiceDep
 from openskies.server.entity import local_path
-from openskies.server.routes_linked_data import ARTICLE_SPANS_SELECT, TEMPLATES
+from openskies.server.routes_linked_data import TEMPLATES
 from openskies.server.service import SparqlService
 from openskies.vocab import PREFIXES, Graphs
 
@@ -566,10 +564,9 @@ async def network_page(request: Request, service: ServiceDep) -> HTMLResponse:
 # ---------------------------------------------------------------- the article, explained
 
 SPAN_TRIPLES_SELECT = f"""
-SELECT ?node ?nlabel ?p ?plabel ?o ?olabel WHERE {{
+SELECT ?start ?end ?node ?nlabel ?p ?plabel ?o ?olabel WHERE {{
   ?node osk:evidence/oa:hasSelector ?selector .
   ?selector oa:start ?start ; oa:end ?end .
-  FILTER(?start = %(start)d && ?end = %(end)d)
   OPTIONAL {{ ?node rdfs:label ?nlabel FILTER(LANG(?nlabel) IN ("en", "")) }}
   GRAPH ?g {{ ?node ?p ?o }}
   FILTER(?g != <{Graphs.INFERRED}>)
@@ -628,29 +625,15 @@ Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
 @router.get("/ui/api/span", summary="The triples of the nodes a cited article span supports")
 async def span(start: Offset, end: Offset, service: ServiceDep) -> JSONResponse:
-    rows = await service.select(SPAN_TRIPLES_SELECT % {"start": start, "end": end}, {})
+    # The offsets are bound as typed RDF terms (SEP-0007 substitution), not pasted in.
+    integer = "<http://www.w3.org/2001/XMLSchema#integer>"
+    rows = await service.select(
+        SPAN_TRIPLES_SELECT, {"start": f'"{start}"^^{integer}', "end": f'"{end}"^^{integer}'}
+    )
     return JSONResponse({"start": start, "end": end, "nodes": span_nodes(rows)})
 
 
-@router.get(
-    "/ui/article",
-    summary="The article with the triples behind each highlight on hover or click",
-    response_class=HTMLResponse,
-)
-async def article_explained(request: Request, service: ServiceDep) -> HTMLResponse:
-    rows = await service.select(ARTICLE_SPANS_SELECT, {})
-    supports: dict[tuple[int, int], list[tuple[str, str]]] = {}
-    for row in rows:
-        key = (int(row["start"]["value"]), int(row["end"]["value"]))
-        node = row["node"]["value"]
-        label = row["label"]["value"] if row.get("label") else node
-        supports.setdefault(key, []).append((label, local_path(node) or node))
-    spans = [
-        CitedSpan(start, end, tuple(sorted(set(nodes))))
-        for (start, end), nodes in sorted(supports.items())
-    ]
-    return TEMPLATES.TemplateResponse(
-        request,
-        "ui_article.html",
-        {"body": render_article(article_text(), spans), "filename": ARTICLE_PATH.name},
-    )
+@router.get("/ui/article", include_in_schema=False)
+async def article_explained() -> RedirectResponse:
+    """The article page itself now shows each highlight's triples; keep old links working."""
+    return RedirectResponse("/article", status_code=308)

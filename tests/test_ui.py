@@ -35,7 +35,7 @@ def test_root_is_the_workbench_with_prefixes_and_every_question(client):
 
 
 def test_pages_reference_only_local_assets(client):
-    for path in ("/", "/timeline", "/network", "/ui/article"):
+    for path in ("/", "/timeline", "/network", "/article"):
         page = client.get(path).text
         for url in re.findall(r'(?:src|href)="([^"]+)"', page):
             assert not url.startswith(("http:", "https:", "//")), (path, url)
@@ -159,7 +159,7 @@ def test_network_connects_people_statements_and_institutions(client):
 
 
 def test_span_endpoint_returns_the_triples_a_span_supports(client):
-    page = client.get("/ui/article").text
+    page = client.get("/article").text
     assert "/static/ui/article.js" in page and "<mark" in page
     start, end = re.search(r'data-span="(\d+)-(\d+)"', page).groups()
     data = client.get("/ui/api/span", params={"start": start, "end": end}).json()

@@ -276,7 +276,7 @@ def test_network_draws_and_filters_by_type(page):
 
 
 def test_article_highlight_shows_its_triples(page):
-    page.goto("/ui/article")
+    page.goto("/article")
     page.locator("mark[data-span]").first.click()
     popup = page.locator(".span-popup table")
     popup.wait_for()
@@ -288,7 +288,7 @@ def test_no_request_leaves_loopback(page):
     _open_workbench(page)
     page.click("a[data-question=people_quoted]")
     page.wait_for_selector("[data-testid=results-table] tbody tr")
-    for path in ("/timeline", "/network", "/ui/article", "/id/russia", "/article"):
+    for path in ("/timeline", "/network", "/id/russia", "/article"):
         page.goto(path)
     page.wait_for_load_state("networkidle")
     assert any(url.endswith("editor.bundle.js") for url in page.requests)
