@@ -204,21 +204,95 @@ def load(
     typer.echo(f"ok: {sum(report.found.values())} triples in {len(report.found)} graphs")
 
 
+class StoreKind(StrEnum):
+    memory = "memory"
+    disk = "disk"
+    remote = "remote"
+
+
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
-    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind [OPENSKIES_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port [OPENSKIES_PORT].")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Public URL, when behind a proxy [OPENSKIES_BASE_URL].")
+    ] = None,
+    store: Annotated[
+        StoreKind | None,
+        typer.Option(help="memory (default), disk (persistent) or remote [OPENSKIES_STORE]."),
+    ] = None,
+    store_path: Annotated[
+        Path | None, typer.Option(help="Directory of the disk store [OPENSKIES_STORE_PATH].")
+    ] = None,
+    remote_query_url: Annotated[
+        str | None,
+        typer.Option(help="Query URL of the remote SPARQL store [OPENSKIES_REMOTE_QUERY_URL]."),
+    ] = None,
+    remote_update_url: Annotated[
+        str | None,
+        typer.Option(help="Update URL of the remote store [OPENSKIES_REMOTE_UPDATE_URL]."),
+    ] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="Extra RDF file to serve; repeatable [OPENSKIES_DATA_FILES]."),
+    ] = None,
+    replace_data: Annotated[
+        bool | None,
+        typer.Option(
+            "--replace-data/--with-openskies-data",
+            help="Serve only --data files, not the Open Skies graph [OPENSKIES_REPLACE_DATA].",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Query worker processes [OPENSKIES_WORKERS].")
+    ] = None,
+    query_timeout: Annotated[
+        float | None, typer.Option(help="Seconds per query [OPENSKIES_QUERY_TIMEOUT].")
+    ] = None,
+    max_result_rows: Annotated[
+        int | None, typer.Option(help="Rows per answer at most [OPENSKIES_MAX_RESULT_ROWS].")
+    ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Host (or host:port) that SERVICE and LOAD may reach; repeatable "
+            "[OPENSKIES_OUTBOUND_ALLOWLIST]."
+        ),
+    ] = None,
     access_log: Annotated[
         bool, typer.Option(help="Log every request (off for benchmarks).")
     ] = True,
 ) -> None:
-    """Run the SPARQL endpoint on uvicorn over the embedded store."""
+    """Run the SPARQL endpoint and linked-data server on uvicorn.
+
+    Every option falls back to its OPENSKIES_* environment variable, then to
+    the default. The update token that enables writes is read only from
+    OPENSKIES_UPDATE_TOKEN, so it never shows in a process list.
+    """
     import uvicorn
 
     from openskies.server.app import create_app
 
-    overrides = {key: value for key, value in {"host": host, "port": port}.items() if value}
-    settings = Settings(**overrides)
+    options = {
+        "host": host,
+        "port": port,
+        "base_url": base_url,
+        "store": store.value if store else None,
+        "store_path": store_path,
+        "remote_query_url": remote_query_url,
+        "remote_update_url": remote_update_url,
+        "data_files": tuple(data) if data else None,
+        "replace_data": replace_data,
+        "workers": workers,
+        "query_timeout": query_timeout,
+        "max_result_rows": max_result_rows,
+        "outbound_allowlist": tuple(allow) if allow else None,
+    }
+    try:
+        settings = Settings(**{key: value for key, value in options.items() if value is not None})
+    except ValueError as error:
+        typer.secho(f"invalid settings: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=access_log)
 
 

@@ -52,3 +52,45 @@ def test_build_writes_trig_and_nquads_that_hold_every_named_graph(build_output):
 def test_validate_passes_on_the_project_data():
     result = runner.invoke(app, ["validate"])
     assert result.exit_code == 0, result.output
+
+
+def test_serve_takes_its_settings_from_options_then_environment(monkeypatch):
+    import uvicorn
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.update(app=app, **kwargs))
+    monkeypatch.setenv("OPENSKIES_WORKERS", "3")
+    result = runner.invoke(
+        app,
+        [
+            "serve",
+            "--port",
+            "8123",
+            "--query-timeout",
+            "2.5",
+            "--allow",
+            "query.wikidata.org",
+            "--allow",
+            "127.0.0.1:7878",
+            "--max-result-rows",
+            "50",
+            "--no-access-log",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    settings = started["app"].state.settings
+    assert (started["host"], started["port"]) == ("127.0.0.1", 8123)
+    assert settings.query_timeout == 2.5
+    assert settings.outbound_allowlist == ("query.wikidata.org", "127.0.0.1:7878")
+    assert settings.max_result_rows == 50
+    assert settings.workers == 3  # from the environment
+    assert started["access_log"] is False
+
+
+def test_serve_rejects_invalid_settings_with_a_clear_message(monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    result = runner.invoke(app, ["serve", "--query-timeout", "-1"])
+    assert result.exit_code == 2
+    assert "query_timeout" in result.output
