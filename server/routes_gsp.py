@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from openskies.server.body import media_type_of, read_body
 from openskies.server.deps import ServiceDep, SettingsDep, require_writer
-from openskies.server.errors import ProtocolError
-from openskies.server.negotiation import Kind, negotiate
+from openskies.server.errors import ProtocolError, error_responses, media_responses
+from openskies.server.negotiation import GRAPH_FORMATS, Kind, negotiate
 from openskies.server.routing import get_and_head
 
 router = APIRouter(tags=["Graph Store HTTP Protocol"])
@@ -30,6 +30,10 @@ _PARAMETERS = [
         "description": "Present (no value) to address the default graph",
     },
 ]
+_WRITTEN = {
+    201: {"description": "The graph did not exist and was created"},
+    204: {"description": "The graph was written"},
+}
 PAYLOAD_TYPES = {
     "text/turtle",
     "application/x-turtle",
@@ -63,6 +67,13 @@ def _target(request: Request) -> str | None:
     router,
     "/graphs",
     summary="Read a graph",
+    response_class=Response,
+    responses={
+        200: media_responses(
+            "The graph in the negotiated RDF syntax", [fmt.media_type for fmt in GRAPH_FORMATS]
+        ),
+        **error_responses(400, 404, 406, 503),
+    },
     openapi_extra={"parameters": _PARAMETERS},
 )
 async def graph_get(request: Request, service: ServiceDep) -> Response:
@@ -74,12 +85,16 @@ async def graph_get(request: Request, service: ServiceDep) -> Response:
 @router.put(
     "/graphs",
     summary="Replace a graph; needs the token",
+    response_class=Response,
+    responses={**_WRITTEN, **error_responses(400, 401, 403, 413, 415, 503)},
     dependencies=[Depends(require_writer)],
     openapi_extra={"parameters": _PARAMETERS},
 )
 @router.post(
     "/graphs",
     summary="Add to a graph; needs the token",
+    response_class=Response,
+    responses={**_WRITTEN, **error_responses(400, 401, 403, 413, 415, 503)},
     dependencies=[Depends(require_writer)],
     openapi_extra={"parameters": _PARAMETERS},
 )
@@ -106,6 +121,11 @@ async def graph_put_post(
 @router.delete(
     "/graphs",
     summary="Delete a graph; needs the token",
+    response_class=Response,
+    responses={
+        204: {"description": "The graph was deleted"},
+        **error_responses(400, 401, 403, 404, 503),
+    },
     dependencies=[Depends(require_writer)],
     openapi_extra={"parameters": _PARAMETERS},
 )

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Request, Response
 from openskies.server.body import decode, media_type_of, parse_form, read_body
 from openskies.server.deps import ServiceDep, SettingsDep
 from openskies.server.describe import service_description
-from openskies.server.errors import ProtocolError
-from openskies.server.negotiation import Kind, negotiate
+from openskies.server.errors import ProtocolError, error_responses, media_responses
+from openskies.server.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, Kind, negotiate
 from openskies.server.routing import get_and_head
 from openskies.server.service import QueryRequest, SparqlService, respond
 from openskies.settings import Settings
@@ -44,6 +44,11 @@ _PARAMETERS = [
 ]
 _QUERY_FORM = {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}
 _QUERY_BODY = {"application/sparql-query": {"schema": {"type": "string"}}}
+_RESULTS = media_responses(
+    "Query results (SELECT/ASK as SPARQL results, CONSTRUCT/DESCRIBE as RDF), "
+    "or the service description, in the negotiated format",
+    [fmt.media_type for fmt in SOLUTION_FORMATS + GRAPH_FORMATS],
+)
 
 
 def _single(values: list[str], name: str) -> str | None:
@@ -99,6 +104,8 @@ async def _describe(
     router,
     "/sparql",
     summary="Query (GET), or the service description without a query",
+    response_class=Response,
+    responses={200: _RESULTS, **error_responses(400, 403, 406, 413, 502, 503)},
     openapi_extra={"parameters": _PARAMETERS},
 )
 async def sparql_get(
@@ -118,6 +125,8 @@ async def sparql_get(
 @router.post(
     "/sparql",
     summary="Query by POST (form-encoded or application/sparql-query)",
+    response_class=Response,
+    responses={200: _RESULTS, **error_responses(400, 403, 406, 413, 415, 502, 503)},
     openapi_extra={
         "parameters": _PARAMETERS[1:],
         "requestBody": {"content": {**_QUERY_FORM, **_QUERY_BODY}},

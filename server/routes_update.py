@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from openskies.server.body import decode, media_type_of, parse_form, read_body
 from openskies.server.deps import ServiceDep, SettingsDep, require_writer
-from openskies.server.errors import ProtocolError
+from openskies.server.errors import ProtocolError, error_responses
 
 router = APIRouter(tags=["SPARQL 1.1 Update"])
 
@@ -14,6 +14,11 @@ router = APIRouter(tags=["SPARQL 1.1 Update"])
 @router.post(
     "/update",
     status_code=204,
+    response_class=Response,
+    responses={
+        204: {"description": "The update was applied"},
+        **error_responses(400, 401, 403, 413, 415, 502, 503),
+    },
     summary="SPARQL 1.1 Update (form 'update=' or application/sparql-update); needs the token",
     dependencies=[Depends(require_writer)],
     openapi_extra={

@@ -7,12 +7,15 @@ not expose a parser without evaluation, so the parent process checks the
 text itself with a small tokenizer that knows exactly the lexical rules that
 matter here (IRIs, strings, comments, variables, prefixed names). It finds:
 
-* the nesting depth of ``{ ( [`` and the number of chaining operators
-  (UNION, OPTIONAL, MINUS, BIND and the operator characters
-  ``| & ! / ^ + - * = < >``), to refuse pathological queries cheaply:
-  pyoxigraph recurses over both, and about 10,000 chained UNIONs, ``||`` or
-  ``+`` (well under the length limit) crash it just as 3,000 nested groups do
-  (measured with 0.5.13);
+* the nesting depth of ``{ ( [`` and the number of chained elements, to
+  refuse pathological queries cheaply: pyoxigraph recurses over both, and
+  (measured with 0.5.13, well under the length limit) 3,000 nested groups,
+  about 10,000 chained UNIONs, ``||`` or ``+``, 8,000 objects in a comma list,
+  7,000 ``GRAPH`` patterns in a row, 3,000 ``SERVICE`` calls, a DESCRIBE of
+  3,000 IRIs or a collection ``( ... )`` of 4,000 items each crash it. Counted:
+  the keywords UNION, OPTIONAL, MINUS, BIND, GRAPH, SERVICE, VALUES, FILTER,
+  the operator characters ``| & ! / ^ + - * = < > ,`` and every item after the
+  first of a collection or DESCRIBE list (VALUES rows are flat and not counted);
 * the query form (SELECT, ASK, CONSTRUCT, DESCRIBE), needed to negotiate the
   result format before evaluation;
 * whether the query names its own dataset (``FROM`` / ``FROM NAMED``);
@@ -45,17 +48,28 @@ _PN_LOCAL = (
     rf"(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?"
 )
 
+_PN_CHARS_U = _PN_CHARS_BASE + "_"
+_VARNAME = rf"[{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*"
+_BLANK_LABEL = rf"[{_PN_CHARS_U}0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+# Variables and blank node labels follow the grammar exactly: a looser pattern
+# would swallow text the engine reads differently (``_:b#x`` then a long string
+# that is, to the engine, inside a comment, hiding the SERVICE that follows).
+
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<comment>\#[^\r\n]*)
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
   | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*(?:'''|$)
               |\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|$)
               |'(?:[^'\\\r\n]|\\.)*'?
               |"(?:[^"\\\r\n]|\\.)*"?)
-  | (?P<var>[?$][A-Za-z0-9_\u00b7\u00c0-\U000effff]+)
-  | (?P<bnode>_:[^\s{}()\[\].,;]+)
+  | (?P<var>[?$](?:"""
+    + _VARNAME
+    + r"""))
+  | (?P<bnode>_:(?:"""
+    + _BLANK_LABEL
+    + r"""))
   | (?P<pname>(?:"""
     + _PN_PREFIX
     + r""")?:(?:"""
@@ -71,8 +85,8 @@ _TOKEN = re.compile(
 _OPEN = "{(["
 _CLOSE = "})]"
 _FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
-_CHAIN_WORDS = {"UNION", "OPTIONAL", "MINUS", "BIND"}
-_CHAIN_PUNCT = set("|&!/^+-*=<>")
+_CHAIN_WORDS = {"UNION", "OPTIONAL", "MINUS", "BIND", "GRAPH", "SERVICE", "VALUES", "FILTER"}
+_CHAIN_PUNCT = set("|&!/^+-*=<>,")
 
 
 @dataclass(frozen=True)
@@ -111,51 +125,105 @@ def _unescape_local(local: str) -> str:
     return re.sub(r"\\(.)", r"\1", local)
 
 
+def _unescape_iri(iri: str) -> str | None:
+    r"""The IRI with its ``\uXXXX`` / ``\UXXXXXXXX`` escapes decoded, as the engine reads it."""
+    try:
+        return re.sub(
+            r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})",
+            lambda m: chr(int(m.group(1) or m.group(2), 16)),
+            iri,
+        )
+    except (ValueError, OverflowError):
+        return None
+
+
+_TERMS = {"iri", "pname", "var", "string", "number", "bnode"}
+
+
 def scan(text: str, default_prefixes: dict[str, str] | None = None) -> ScanResult:
-    """Scan SPARQL query or update text; never raises on malformed input."""
+    """Scan SPARQL query or update text; never raises on malformed input.
+
+    Conservative where the engine may read the text differently: a ``PREFIX``
+    or ``BASE`` declaration the scan cannot resolve makes that prefix (or every
+    relative IRI after it) unresolvable, so whatever uses it is refused rather
+    than resolved against a stale value.
+    """
     tokens = tokenize(text)
-    prefixes = dict(default_prefixes or {})
+    prefixes: dict[str, str | None] = dict(default_prefixes or {})
     base: str | None = None
     result = ScanResult()
     depth = 0
+    brackets: list[str] = []
+    values_depth: int | None = None
+    """Depth of the ``{`` of a VALUES data block being read (its rows are flat lists)."""
+    values_pending = False
+    trust_prefixes = True
 
     def resolve(token: Token) -> str | None:
         if token.kind == "iri":
-            iri = token.text[1:-1]
+            iri = _unescape_iri(token.text[1:-1])
+            if iri is None:
+                return None
             if urlsplit(iri).scheme:
                 return iri
             return urljoin(base, iri) if base else None
         if token.kind == "pname":
             prefix, _, local = token.text.partition(":")
-            if prefix not in prefixes:
+            namespace = prefixes.get(prefix) if trust_prefixes else None
+            if namespace is None:
                 return None
-            return resolve(Token("iri", f"<{prefixes[prefix]}{_unescape_local(local)}>"))
+            return resolve(Token("iri", f"<{namespace}{_unescape_local(local)}>"))
         return None
 
     for index, token in enumerate(tokens):
         following = tokens[index + 1 : index + 4]
+        previous = tokens[index - 1] if index else None
         if token.kind == "punct":
             if token.text in _OPEN:
                 depth += 1
+                brackets.append(token.text)
                 result.max_depth = max(result.max_depth, depth)
+                if token.text == "{" and values_pending:
+                    values_depth, values_pending = depth, False
             elif token.text in _CLOSE:
+                if values_depth is not None and depth <= values_depth:
+                    values_depth = None
                 depth = max(0, depth - 1)
+                if brackets:
+                    brackets.pop()
             elif token.text in _CHAIN_PUNCT:
                 result.operators += 1
             continue
+        if (
+            token.kind in _TERMS
+            and previous is not None
+            and previous.kind in _TERMS
+            and values_depth is None
+            and not values_pending
+            and ((brackets and brackets[-1] == "(") or (result.form == "DESCRIBE" and depth == 0))
+        ):
+            # A collection ``( a b c ... )`` or a DESCRIBE list: pyoxigraph recurses
+            # over both (a DESCRIBE of ~3,000 IRIs or a list of ~4,000 items crashes it).
+            result.operators += 1
         if token.kind != "word":
             continue
         word = token.text.upper()
         if word in _CHAIN_WORDS:
             result.operators += 1
-        if word == "PREFIX" and len(following) >= 2:
-            name, iri = following[0], following[1]
-            if name.kind == "pname" and name.text.endswith(":") and iri.kind == "iri":
-                resolved = resolve(iri)
-                if resolved is not None:
-                    prefixes[name.text[:-1]] = resolved
-        elif word == "BASE" and following and following[0].kind == "iri":
-            base = resolve(following[0]) or base
+        if word == "VALUES":
+            values_pending = True
+        if word == "PREFIX":
+            name = following[0] if following else None
+            iri = following[1] if len(following) > 1 else None
+            if name is not None and name.kind == "pname" and name.text.endswith(":"):
+                resolved = resolve(iri) if iri is not None and iri.kind == "iri" else None
+                prefixes[name.text[:-1]] = resolved
+            else:
+                # A declaration the scan cannot read: trust no prefixed name after it.
+                trust_prefixes = False
+        elif word == "BASE":
+            target = following[0] if following else None
+            base = resolve(target) if target is not None and target.kind == "iri" else None
         elif word in _FORMS and result.form is None:
             result.form = word
         elif word == "FROM" and depth == 0:
