@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from typing import Annotated
 
@@ -40,7 +41,11 @@ def require_writer(request: Request) -> None:
             "Authentication required: send 'Authorization: Bearer <token>'.",
             {"WWW-Authenticate": 'Bearer realm="openskies"'},
         )
-    if not hmac.compare_digest(credentials.strip().encode(), token.encode()):
+    # Fixed-length digests compared in constant time: neither the token's content
+    # nor its length can be learned from response times.
+    offered = hashlib.sha256(credentials.strip().encode("utf-8", "surrogateescape")).digest()
+    expected = hashlib.sha256(token.encode()).digest()
+    if not hmac.compare_digest(offered, expected):
         raise ProtocolError(403, "The bearer token is not valid for writes.")
 
 
