@@ -111,6 +111,7 @@ def test_speakers_with_their_counts():
         "united-states": ("state", 2, 1),
         "us-state-department": ("government body", 1, 0),
         "earlier-analysts": ("group", 1, 0),
+        "european-union": ("international organisation", 1, 0),
         **ministries,
     }
 
@@ -132,6 +133,7 @@ def test_stance_overview_counts_statements_per_stance():
         "regret": 2,
         "appeal": 1,
         "information": 1,
+        "concern": 1,
     }
 
 
@@ -153,6 +155,7 @@ def test_statements_about_the_treaty():
         "stmt-ryabkov-participants-regret",
         "stmt-borrell-call-to-reconsider",
         "stmt-sokov-unilateralism",
+        "stmt-eu-concern",
     }
 
 
