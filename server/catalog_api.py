@@ -121,6 +121,8 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     400: {"description": "Missing, unknown or malformed parameter."},
     406: {"description": "None of the offered result formats is acceptable."},
+    403: {"description": "A SERVICE call to a host not on the outbound allowlist."},
+    502: {"description": "An allow-listed remote SPARQL endpoint failed."},
 }
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
 
 from openskies.graph.dumps import dumps_for
 from openskies.server.deps import ServiceDep
-from openskies.server.errors import ProtocolError
+from openskies.server.errors import ProtocolError, error_responses, media_responses
 from openskies.server.routes_linked_data import TEMPLATES
 from openskies.server.routing import get_and_head
 
@@ -37,7 +36,12 @@ def _not_modified(request: Request, etag: str, last_modified) -> bool:
     return False
 
 
-@router.get("/dumps", summary="List the downloadable files", response_class=HTMLResponse)
+@router.get(
+    "/dumps",
+    summary="List the downloadable files (HTML for browsers, else one line per file)",
+    response_class=Response,
+    responses={200: media_responses("The list of dump files", ["text/html", "text/plain"])},
+)
 async def list_dumps(request: Request, service: ServiceDep) -> Response:
     stats = await service.stats()
     files = dumps_for(list(stats["graphs"]))
@@ -59,6 +63,13 @@ async def list_dumps(request: Request, service: ServiceDep) -> Response:
     "/dumps/{filename:path}",
     summary="One dump file: TriG, N-Quads, Turtle (union), or one named graph in Turtle",
     response_class=Response,
+    responses={
+        200: media_responses(
+            "The file", ["application/trig", "application/n-quads", "text/turtle"]
+        ),
+        304: {"description": "Not modified since the ETag or date the client holds"},
+        **error_responses(404),
+    },
 )
 async def dump_file(filename: str, request: Request, service: ServiceDep) -> Response:
     stats = await service.stats()

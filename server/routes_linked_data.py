@@ -29,7 +29,7 @@ from openskies.server.entity import (
     build_view,
     local_path,
 )
-from openskies.server.errors import ProtocolError
+from openskies.server.errors import ProtocolError, error_responses, media_responses
 from openskies.server.negotiation import GRAPH_FORMATS, Format, Kind, negotiate, parse_accept
 from openskies.server.routing import get_and_head
 from openskies.server.service import SparqlService, respond
@@ -217,6 +217,12 @@ async def ontology_document(request: Request, service: ServiceDep) -> Response:
     "/graph/{name}",
     summary="Dereference a named graph: its content as RDF",
     response_class=Response,
+    responses={
+        200: media_responses(
+            "The graph in the negotiated RDF syntax", [fmt.media_type for fmt in GRAPH_FORMATS]
+        ),
+        **error_responses(404, 406),
+    },
 )
 async def named_graph(name: str, request: Request, service: ServiceDep) -> Response:
     iri = _iri_for("graph", name)

@@ -8,7 +8,8 @@ from fastapi.responses import JSONResponse
 from openskies.graph.dumps import dumps_for
 from openskies.server.deps import ServiceDep, SettingsDep
 from openskies.server.describe import LINKSET_COUNTS, void_description
-from openskies.server.negotiation import Kind, negotiate
+from openskies.server.errors import error_responses, media_responses
+from openskies.server.negotiation import GRAPH_FORMATS, Kind, negotiate
 from openskies.server.pool import PoolError
 from openskies.server.routing import get_and_head
 from openskies.server.service import respond
@@ -34,7 +35,19 @@ async def health(service: ServiceDep) -> JSONResponse:
     )
 
 
-@get_and_head(router, "/.well-known/void", summary="VoID description of the dataset")
+@get_and_head(
+    router,
+    "/.well-known/void",
+    summary="VoID description of the dataset",
+    response_class=Response,
+    responses={
+        200: media_responses(
+            "The VoID description in the negotiated RDF syntax",
+            [fmt.media_type for fmt in GRAPH_FORMATS],
+        ),
+        **error_responses(406),
+    },
+)
 async def void(
     request: Request,
     service: ServiceDep,

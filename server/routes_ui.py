@@ -133,6 +133,7 @@ def questions() -> JSONResponse:
 @router.get(
     "/ui/api/questions/{name}/sparql",
     summary="A catalog question's SPARQL with its parameters bound (for the editor)",
+    responses={404: {"description": "No question of that name"}},
 )
 def question_sparql(name: str, request: Request) -> JSONResponse:
     catalog = load_catalog()

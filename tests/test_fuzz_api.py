@@ -42,21 +42,7 @@ CHECKS = [
 ]
 MAX_EXAMPLES = 4
 
-KNOWN_FAILURES = {
-    "GET /.well-known/void": "routes_meta.py: documented as application/json (the default "
-    "JSONResponse), answers text/turtle and the other RDF syntaxes; 404/406 undocumented",
-    "GET /graph/{name}": "routes_linked_data.py named_graph: answers 404 for an unknown "
-    "graph name, documents only 200",
-    "GET /dumps": "routes_dumps.py list_dumps: documented text/html only, answers "
-    "text/plain to any client that does not ask for HTML",
-    "GET /dumps/{filename}": "routes_dumps.py dump_file: answers 404 for an unknown "
-    "file name (and 304 on If-None-Match), documents only 200",
-    "GET /ui/api/questions/{name}/sparql": "routes_ui.py: answers 404 for an unknown "
-    "question name, documents only 200",
-    "GET /api/queries/wikidata_treaty_members": "catalog_api.py: the question uses SERVICE "
-    "to Wikidata, refused with 403 unless allow-listed (502 when unreachable); the "
-    "operation documents 200, 400 and 406 only",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _params():
