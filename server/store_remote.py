@@ -38,7 +38,13 @@ import pyoxigraph as ox
 from openskies.graph.dumps import Dump, write_dump
 from openskies.server.pool import PoolBusy, PoolError, QueryTimeout
 from openskies.server.sparql_scan import _FORMS, _TOKEN
-from openskies.server.worker import error, graph_reply, parse_term, results_reply
+from openskies.server.worker import (
+    error,
+    graph_reply,
+    parse_payload,
+    parse_term,
+    results_reply,
+)
 
 _RESULTS_JSON = "application/sparql-results+json"
 _NTRIPLES = "application/n-triples"
@@ -337,16 +343,9 @@ class RemoteStore:
             reply = self._update(f"CLEAR {target}" if iri is None else f"DROP {target}")
             return {**reply, "status": 204} if reply.get("ok") else reply
         try:
-            parsed = list(
-                ox.parse(
-                    request["data"],
-                    format=ox.RdfFormat.from_media_type(request["media_type"]),
-                    base_iri=iri,
-                )
-            )
-        except (SyntaxError, ValueError) as exc:
-            return error(400, f"Malformed RDF payload: {exc}")
-        triples = [item.triple if isinstance(item, ox.Quad) else item for item in parsed]
+            triples = parse_payload(request["data"], request["media_type"], iri)
+        except ValueError as exc:
+            return error(400, str(exc))
         body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
         insert = body.decode()
         inner = insert if iri is None else f"GRAPH <{iri}> {{ {insert} }}"

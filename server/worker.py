@@ -49,6 +49,20 @@ RESULT_FORMATS = {
 Reply = dict[str, Any]
 
 
+def parse_payload(data: bytes, media_type: str, base_iri: str | None) -> list[ox.Triple]:
+    """The triples of a Graph Store payload (quads lose their graph: the request names it).
+
+    Raises ``ValueError`` with a message for the client when the payload is malformed.
+    """
+    try:
+        parsed = list(
+            ox.parse(data, format=ox.RdfFormat.from_media_type(media_type), base_iri=base_iri)
+        )
+    except (SyntaxError, ValueError) as exc:
+        raise ValueError(f"Malformed RDF payload: {exc}") from None
+    return [item.triple if isinstance(item, ox.Quad) else item for item in parsed]
+
+
 def error(status: int, message: str) -> Reply:
     return {"ok": False, "status": status, "message": message}
 
@@ -217,20 +231,10 @@ class Engine:
                 self.store.remove_graph(graph)
             return {"ok": True, "status": 204}
         try:
-            parsed = list(
-                ox.parse(
-                    request["data"],
-                    format=ox.RdfFormat.from_media_type(request["media_type"]),
-                    base_iri=iri,
-                )
-            )
-        except (SyntaxError, ValueError) as exc:
-            return error(400, f"Malformed RDF payload: {exc}")
-        quads = [
-            ox.Quad(item.subject, item.predicate, item.object, graph)
-            for item in parsed
-            if isinstance(item, ox.Triple | ox.Quad)
-        ]
+            triples = parse_payload(request["data"], request["media_type"], iri)
+        except ValueError as exc:
+            return error(400, str(exc))
+        quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
         if method == "PUT" and existed:
             if iri is None:
                 self.store.clear_graph(graph)
