@@ -1,4 +1,9 @@
-"""FastAPI dependencies: the objects the lifespan put on ``app.state``."""
+"""FastAPI dependencies: the objects the lifespan put on ``app.state``.
+
+They are ``async def`` although nothing in them awaits: FastAPI runs a
+plain ``def`` dependency in its thread pool, and that hop (with its GIL
+hand-offs) cost more than a whole small query on the request path.
+"""
 
 from __future__ import annotations
 
@@ -13,25 +18,25 @@ from openskies.server.service import SparqlService
 from openskies.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_service(request: Request) -> SparqlService:
+async def get_service(request: Request) -> SparqlService:
     service = getattr(request.app.state, "service", None)
     if service is None:
         raise ProtocolError(503, "The query engine is not running.")
     return service
 
 
-def require_writer(request: Request) -> None:
+async def require_writer(request: Request) -> None:
     """Allow a write only with ``Authorization: Bearer <update_token>``.
 
     Without a configured token writes are off (403); a missing token is 401
     with a ``WWW-Authenticate`` challenge, a wrong one 403. The token is
     compared in constant time and never logged or echoed.
     """
-    token = get_settings(request).update_token
+    token = request.app.state.settings.update_token
     if not token:
         raise ProtocolError(403, "Writes are disabled on this server (no update token configured).")
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")

@@ -31,14 +31,15 @@ directly, so a restart costs only opening it. Writes persist.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import multiprocessing
-import queue
 import shutil
 import tempfile
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -90,6 +91,99 @@ class _Worker:
         self.process.join(timeout=5)
 
 
+class _ThreadWaiter:
+    """A blocked thread waiting for an idle worker."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.worker: _Worker | None = None
+
+    def offer(self, worker: _Worker) -> bool:
+        self.worker = worker
+        self.event.set()
+        return True
+
+
+class _TaskWaiter:
+    """An asyncio task waiting for an idle worker; the hand-over runs on its loop."""
+
+    def __init__(self, idle: IdleWorkers) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.future: asyncio.Future[_Worker] = self.loop.create_future()
+        self.idle = idle
+
+    def offer(self, worker: _Worker) -> bool:
+        def hand_over() -> None:
+            if self.future.done():  # timed out or cancelled meanwhile: pass it on
+                self.idle.put(worker)
+            else:
+                self.future.set_result(worker)
+
+        try:
+            self.loop.call_soon_threadsafe(hand_over)
+        except RuntimeError:  # the loop is closed
+            return False
+        return True
+
+
+class IdleWorkers:
+    """Idle query workers, handed out first come first served to threads and tasks.
+
+    Why not ``queue.Queue``: the event loop must be able to wait for a worker
+    without a thread, so that the request path has no thread hop (whose GIL
+    hand-offs cost more than the query at small sizes).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: deque[_Worker] = deque()
+        self._waiters: deque[_ThreadWaiter | _TaskWaiter] = deque()
+
+    def qsize(self) -> int:
+        return len(self._free)
+
+    def put(self, worker: _Worker) -> None:
+        with self._lock:
+            while self._waiters:
+                if self._waiters.popleft().offer(worker):
+                    return
+            self._free.append(worker)
+
+    def get(self, timeout: float) -> _Worker | None:
+        """Block the calling thread for up to ``timeout`` s; None if none became idle."""
+        with self._lock:
+            if self._free:
+                return self._free.popleft()
+            waiter = _ThreadWaiter()
+            self._waiters.append(waiter)
+        if waiter.event.wait(timeout):
+            return waiter.worker
+        with self._lock:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+                return None
+        return waiter.worker  # offered just as the wait ended
+
+    async def aget(self, timeout: float) -> _Worker | None:
+        """Wait on the event loop for up to ``timeout`` s; None if none became idle."""
+        with self._lock:
+            if self._free:
+                return self._free.popleft()
+            waiter = _TaskWaiter(self)
+            self._waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(waiter.future, timeout)
+        except TimeoutError:
+            if waiter.future.done() and not waiter.future.cancelled():
+                return waiter.future.result()  # handed over as the time ran out
+            return None
+        finally:
+            # A cancelled waiter passes on any worker offered to it (see _TaskWaiter).
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+
 class WorkerPool:
     """``size`` query workers plus an on-demand writer, all over the same data."""
 
@@ -120,7 +214,7 @@ class WorkerPool:
         self.queue_timeout = queue_timeout if queue_timeout is not None else 2 * timeout + 5
         self._data: tuple[int, str | None] = (0, None)
         """(generation, snapshot path): replaced as one object so readers never mix them."""
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle = IdleWorkers()
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -244,53 +338,126 @@ class WorkerPool:
 
     # --- requests ----------------------------------------------------------
 
+    def _timed_out(self) -> QueryTimeout:
+        log.warning("request timed out after %g s; worker killed", self.timeout)
+        return QueryTimeout(
+            f"Query timed out: evaluation exceeded the {self.timeout:g} s limit and was stopped."
+        )
+
+    def _crashed(self, worker: _Worker) -> WorkerCrashed:
+        code = worker.process.exitcode
+        log.warning("worker died while evaluating a request (exit code %s)", code)
+        return WorkerCrashed(
+            f"The query engine stopped while evaluating this request (exit code {code}); "
+            "it has been restarted. Simplify the request or contact the operator."
+        )
+
     def _exchange(self, worker: _Worker, request: dict) -> dict[str, Any]:
         """Send one request and wait for the reply; raises on timeout or crash."""
         try:
             worker.conn.send(request)
             if not worker.conn.poll(self.timeout):
                 worker.kill()
-                log.warning("request timed out after %g s; worker killed", self.timeout)
-                raise QueryTimeout(
-                    f"Query timed out: evaluation exceeded the {self.timeout:g} s limit "
-                    "and was stopped."
-                )
+                raise self._timed_out()
             return worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             worker.kill()
-            code = worker.process.exitcode
-            log.warning("worker died while evaluating a request (exit code %s)", code)
-            raise WorkerCrashed(
-                f"The query engine stopped while evaluating this request (exit code {code}); "
-                "it has been restarted. Simplify the request or contact the operator."
-            ) from None
+            raise self._crashed(worker) from None
+
+    def _usable(self, worker: _Worker | None) -> bool:
+        if worker is None:
+            raise PoolBusy("All query workers are busy; try again shortly.")
+        if worker.process.is_alive():
+            return True
+        # Died while idle (killed from outside, out of memory): not this request's fault.
+        self._forget(worker)
+        self._replace_in_background()
+        return False
+
+    def _message(self, request: dict) -> dict:
+        generation, snapshot = self._data
+        return {**request, "generation": generation, "snapshot": snapshot}
+
+    def _lost(self, worker: _Worker) -> None:
+        with self._lock:
+            self._all.discard(worker)
+        self._replace_in_background()
 
     def run(self, request: dict) -> dict[str, Any]:
         """Evaluate a read request on an idle query worker (blocking; call from a thread)."""
         if self._closing:
             raise PoolBusy("The server is shutting down.")
         deadline = time.monotonic() + self.queue_timeout
-        while True:
-            try:
-                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise PoolBusy("All query workers are busy; try again shortly.") from None
-            if worker.process.is_alive():
-                break
-            # Died while idle (killed from outside, out of memory): not this request's fault.
-            self._forget(worker)
-            self._replace_in_background()
-        generation, snapshot = self._data
-        message = {**request, "generation": generation, "snapshot": snapshot}
+        while not self._usable(worker := self._idle.get(max(0.0, deadline - time.monotonic()))):
+            pass
         try:
-            reply = self._exchange(worker, message)
+            reply = self._exchange(worker, self._message(request))
         except PoolError:
-            with self._lock:
-                self._all.discard(worker)
-            self._replace_in_background()
+            self._lost(worker)
             raise
         self._idle.put(worker)
         return reply
+
+    async def arun(self, request: dict) -> dict[str, Any]:
+        """``run`` for the event loop: no thread, the loop waits on the worker's pipe."""
+        if self._closing:
+            raise PoolBusy("The server is shutting down.")
+        deadline = time.monotonic() + self.queue_timeout
+        while not self._usable(
+            worker := await self._idle.aget(max(0.0, deadline - time.monotonic()))
+        ):
+            pass
+        try:
+            reply = await self._aexchange(worker, self._message(request))
+        except PoolError:
+            self._lost(worker)
+            raise
+        self._idle.put(worker)
+        return reply
+
+    async def _aexchange(self, worker: _Worker, request: dict) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        began = time.monotonic()
+        try:
+            worker.conn.send(request)
+            fd = worker.conn.fileno()
+        except (OSError, ValueError):
+            worker.kill()
+            raise self._crashed(worker) from None
+        readable = loop.create_future()
+        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        try:
+            await asyncio.wait_for(readable, self.timeout)
+        except TimeoutError:
+            loop.remove_reader(fd)
+            worker.kill()
+            raise self._timed_out() from None
+        except asyncio.CancelledError:
+            # The client went away mid-evaluation: the reply must still be read
+            # before the worker serves anyone else.
+            loop.remove_reader(fd)
+            self._settle_in_background(worker, began + self.timeout)
+            raise
+        loop.remove_reader(fd)
+        try:
+            return worker.conn.recv()
+        except (EOFError, OSError):
+            worker.kill()
+            raise self._crashed(worker) from None
+
+    def _settle_in_background(self, worker: _Worker, deadline: float) -> None:
+        def settle() -> None:
+            try:
+                if worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                    worker.conn.recv()
+                    self._idle.put(worker)
+                    return
+            except (EOFError, OSError):
+                pass
+            worker.kill()
+            self._lost(worker)
+
+        threading.Thread(target=settle, name="openskies-settle", daemon=True).start()
 
     def write(self, request: dict) -> dict[str, Any]:
         """Apply a write on the writer process and publish the new snapshot."""

@@ -98,7 +98,7 @@ class SparqlService:
         return result
 
     async def _run(self, request: dict) -> dict[str, Any]:
-        reply = await run_in_threadpool(self.pool.run, request)
+        reply = await self.pool.arun(request)
         if not reply.get("ok"):
             raise ProtocolError(reply.get("status", 500), reply.get("message", "Query failed."))
         return reply

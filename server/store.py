@@ -1,7 +1,8 @@
 """One store interface, three backends, chosen by ``Settings.store``.
 
 The service (``openskies.server.service``) talks to a *backend*: an object
-with ``start()``, ``stop()``, ``run(request)`` for reads, ``write(request)``
+with ``start()``, ``stop()``, ``run(request)`` (from a thread) and
+``arun(request)`` (from the event loop) for reads, ``write(request)``
 for updates and Graph Store writes, and the attributes ``generation`` (how
 many writes since start), ``data_id`` (which data, stable across restarts
 over the same data) and ``size`` (query workers). Requests and replies are
@@ -63,6 +64,10 @@ class Backend(Protocol):
     def stop(self) -> None: ...
 
     def run(self, request: dict) -> dict[str, Any]: ...
+
+    async def arun(self, request: dict) -> dict[str, Any]:
+        """``run`` from the event loop, without blocking it."""
+        ...
 
     def write(self, request: dict) -> dict[str, Any]: ...
 

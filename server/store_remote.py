@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 import pyoxigraph as ox
+from starlette.concurrency import run_in_threadpool
 
 from openskies.graph.dumps import Dump, write_dump
 from openskies.server.pool import PoolBusy, PoolError, QueryTimeout
@@ -211,6 +212,10 @@ class RemoteStore:
         return {row["g"].value: int(row["n"].value) for row in rows if "g" in row}
 
     # --- reads -------------------------------------------------------------------
+
+    async def arun(self, request: dict) -> dict[str, Any]:
+        """``run`` in a thread: the HTTP client here is synchronous."""
+        return await run_in_threadpool(self.run, request)
 
     def run(self, request: dict) -> dict[str, Any]:
         op = request["op"]
