@@ -5,14 +5,15 @@ Annotation ``TextPositionSelector`` do), so the file is read without newline
 translation: one changed byte would shift every span after it.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rdflib import Graph, URIRef
-from rdflib.namespace import RDF
-
-from openskies.vocab import OA, OSK
+if TYPE_CHECKING:  # the server reads the text only; rdflib is for the build and the checks
+    from rdflib import Graph, URIRef
 
 ARTICLE_PATH = Path(__file__).with_name("open-skies-2020-07-07.txt")
 
@@ -40,6 +41,10 @@ class Span:
 
 def spans_in(graph: Graph) -> list[Span]:
     """Every ``osk:TextSpan`` in a graph, with its quote and position selectors."""
+    from rdflib.namespace import RDF
+
+    from openskies.vocab import OA, OSK
+
     spans = []
     for span in graph.subjects(RDF.type, OSK.TextSpan):
         for selector in graph.objects(span, OA.hasSelector):

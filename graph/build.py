@@ -13,21 +13,19 @@ from rdflib import Dataset, Literal, URIRef
 from rdflib.namespace import RDF
 
 from openskies.graph.article import article_text
+from openskies.graph.sources import (
+    DATASET_NQUADS,
+    DATASET_TRIG,
+    SOURCE_PATHS,
+    current_dataset,
+)
+from openskies.graph.sources import source_files as _source_files
 from openskies.vocab import OSD, OSK, PREFIXES, Graphs
 
-ONTOLOGY_DIR = Path(__file__).resolve().parent.parent / "ontology"
-GRAPH_DIR = Path(__file__).resolve().parent
-
 SOURCES: dict[URIRef, tuple[Path, ...]] = {
-    Graphs.ONTOLOGY: (ONTOLOGY_DIR / "openskies.ttl", ONTOLOGY_DIR / "stances.ttl"),
-    Graphs.ARTICLE: (GRAPH_DIR / "article.ttl",),
-    Graphs.BACKGROUND: (GRAPH_DIR / "background.ttl",),
-    Graphs.LINKS: (GRAPH_DIR / "links.ttl",),
+    URIRef(iri): paths for iri, paths in SOURCE_PATHS.items()
 }
 """Which Turtle files make up each named graph (the inferred graph is computed)."""
-
-DATASET_TRIG = "openskies.trig"
-DATASET_NQUADS = "openskies.nq"
 
 
 def load_sources() -> Dataset:
@@ -116,9 +114,7 @@ def build(out_dir: Path, *, reason: bool = True) -> BuildReport:
 
 def source_files() -> tuple[Path, ...]:
     """Every file whose change makes a built dataset stale."""
-    files = [path for paths in SOURCES.values() for path in paths]
-    files += sorted(ONTOLOGY_DIR.glob("*.py")) + sorted(GRAPH_DIR.glob("*.py"))
-    return tuple(files)
+    return _source_files(SOURCES)
 
 
 def ensure_built(out_dir: Path, *, reason: bool = True) -> Path:
@@ -127,10 +123,8 @@ def ensure_built(out_dir: Path, *, reason: bool = True) -> Path:
     The server calls this at start-up so a fresh clone serves without a
     separate build step, and an edited Turtle file is never served stale.
     """
-    nquads = out_dir / DATASET_NQUADS
-    if nquads.exists():
-        built_at = nquads.stat().st_mtime
-        if all(path.stat().st_mtime <= built_at for path in source_files() if path.exists()):
-            return nquads
+    nquads = current_dataset(out_dir, SOURCES)
+    if nquads is not None:
+        return nquads
     build(out_dir, reason=reason)
-    return nquads
+    return out_dir / DATASET_NQUADS

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from openskies.vocab import BASE, PREFIXES
+from openskies.iris import BASE, PREFIXES
 
 GRAPH_PREFIX = BASE + "graph/"
 

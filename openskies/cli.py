@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
+from openskies.iris import PREFIXES
 from openskies.query_cli import app as query_app
 from openskies.settings import Settings
-from openskies.vocab import PREFIXES
 
 app = typer.Typer(
     help=(
@@ -269,10 +269,6 @@ def serve(
     the default. The update token that enables writes is read only from
     OPENSKIES_UPDATE_TOKEN, so it never shows in a process list.
     """
-    import uvicorn
-
-    from openskies.server.app import create_app
-
     options = {
         "host": host,
         "port": port,
@@ -293,7 +289,20 @@ def serve(
     except ValueError as error:
         typer.secho(f"invalid settings: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=access_log)
+    from openskies.server.store import StartingBackend, make_backend
+
+    # The workers load the data while the web app is imported (see StartingBackend).
+    starting = StartingBackend(make_backend(settings))
+    import uvicorn
+
+    from openskies.server.app import create_app
+
+    uvicorn.run(
+        create_app(settings, starting=starting),
+        host=settings.host,
+        port=settings.port,
+        access_log=access_log,
+    )
 
 
 if __name__ == "__main__":

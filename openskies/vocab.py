@@ -6,54 +6,45 @@ paths onto them, so the data never has to change when it moves.
 
 from rdflib import Namespace, URIRef
 
-BASE = "https://w3id.org/openskies/"
+from openskies.iris import BASE, PREFIXES, GraphIRIs
 
-OSK = Namespace(BASE + "ontology/")
+__all__ = [
+    "BASE",
+    "DBR",
+    "OA",
+    "OSD",
+    "OSK",
+    "PREFIXES",
+    "PROV",
+    "SCHEMA",
+    "STANCE",
+    "TIME",
+    "WD",
+    "Graphs",
+]
+
+OSK = Namespace(PREFIXES["osk"])
 """The ontology's classes and properties."""
 
-OSD = Namespace(BASE + "id/")
+OSD = Namespace(PREFIXES["osd"])
 """Instance data: states, people, institutions, events, statements, spans."""
 
-STANCE = Namespace(BASE + "stance/")
+STANCE = Namespace(PREFIXES["stance"])
 """The SKOS concept scheme of statement stances."""
 
-OA = Namespace("http://www.w3.org/ns/oa#")
-PROV = Namespace("http://www.w3.org/ns/prov#")
-SCHEMA = Namespace("https://schema.org/")
-TIME = Namespace("http://www.w3.org/2006/time#")
-WD = Namespace("http://www.wikidata.org/entity/")
-DBR = Namespace("http://dbpedia.org/resource/")
+OA = Namespace(PREFIXES["oa"])
+PROV = Namespace(PREFIXES["prov"])
+SCHEMA = Namespace(PREFIXES["schema"])
+TIME = Namespace(PREFIXES["time"])
+WD = Namespace(PREFIXES["wd"])
+DBR = Namespace(PREFIXES["dbr"])
 
 
 class Graphs:
-    """Named graphs of the dataset; the default graph of a query is their union."""
+    """Named graphs of the dataset as rdflib terms (``openskies.iris.GraphIRIs`` as strings)."""
 
-    ONTOLOGY = URIRef(BASE + "graph/ontology")
-    ARTICLE = URIRef(BASE + "graph/article")
-    BACKGROUND = URIRef(BASE + "graph/background")
-    LINKS = URIRef(BASE + "graph/links")
-    INFERRED = URIRef(BASE + "graph/inferred")
-
-
-PREFIXES: dict[str, str] = {
-    "osg": BASE + "graph/",
-    "osk": str(OSK),
-    "osd": str(OSD),
-    "stance": str(STANCE),
-    "oa": str(OA),
-    "prov": str(PROV),
-    "schema": str(SCHEMA),
-    "time": "http://www.w3.org/2006/time#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "void": "http://rdfs.org/ns/void#",
-    "sh": "http://www.w3.org/ns/shacl#",
-    "wd": str(WD),
-    "dbr": str(DBR),
-}
-"""Prefixes used in the Turtle sources, the query catalog and the server."""
+    ONTOLOGY = URIRef(GraphIRIs.ONTOLOGY)
+    ARTICLE = URIRef(GraphIRIs.ARTICLE)
+    BACKGROUND = URIRef(GraphIRIs.BACKGROUND)
+    LINKS = URIRef(GraphIRIs.LINKS)
+    INFERRED = URIRef(GraphIRIs.INFERRED)

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping
 
 import pyoxigraph as ox
 
+from openskies.iris import PREFIXES
 from openskies.queries.catalog import XSD, Parameter
-from openskies.vocab import PREFIXES
 
 Term = ox.NamedNode | ox.Literal
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from openskies.vocab import PREFIXES
+from openskies.iris import PREFIXES
 
 QUERIES_DIR = Path(__file__).resolve().parent
 """Where the catalog's ``.rq`` files live (installed as package data)."""

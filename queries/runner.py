@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from openskies.iris import PREFIXES
 from openskies.queries.binding import Term, bind, from_ntriples
 from openskies.queries.catalog import CatalogQuery
 from openskies.queries.projection import project_parameters
-from openskies.vocab import PREFIXES
 
 Executor = Callable[[str, Mapping[str, str], str], tuple[bytes, str]]
 """``(query_text, substitutions, accept_format) -> (body, media_type)``."""

@@ -33,21 +33,30 @@ from openskies.server.catalog_api import make_catalog_router
 from openskies.server.errors import install_error_handlers
 from openskies.server.executor import PoolExecutor
 from openskies.server.service import SparqlService
-from openskies.server.store import make_backend
+from openskies.server.store import StartingBackend, make_backend
 from openskies.server.store_cache import CacheMiddleware, LRUCache
 from openskies.settings import Settings
 
 STATIC_DIR = Path(__file__).with_name("static")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; worker processes start with the lifespan, not here."""
+def create_app(
+    settings: Settings | None = None, *, starting: StartingBackend | None = None
+) -> FastAPI:
+    """Build the app; worker processes start with the lifespan, not here.
+
+    ``starting``: a backend already starting (``openskies serve`` starts it
+    before importing this module); the lifespan waits for it and stops it.
+    """
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await run_in_threadpool(make_backend, settings)
-        await run_in_threadpool(pool.start)
+        if starting is not None:
+            pool = await run_in_threadpool(starting.wait)
+        else:
+            pool = await run_in_threadpool(make_backend, settings)
+            await run_in_threadpool(pool.start)
         app.state.service = SparqlService(settings, pool)
         try:
             yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from openskies.graph.sources import current_dataset
 from openskies.settings import Settings
 
 
@@ -17,9 +18,12 @@ def dataset_sources(settings: Settings) -> list[Path]:
     """
     sources: list[Path] = []
     if not settings.replace_data:
-        from openskies.graph.build import ensure_built
+        built = current_dataset(settings.build_dir)
+        if built is None:
+            from openskies.graph.build import ensure_built  # rdflib and the reasoner
 
-        sources.append(ensure_built(settings.build_dir))
+            built = ensure_built(settings.build_dir)
+        sources.append(built)
     for path in settings.data_files:
         if not path.is_file():
             raise FileNotFoundError(f"data file not found: {path}")

@@ -22,11 +22,16 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def get_service(request: Request) -> SparqlService:
+def service_of(request: Request) -> SparqlService:
+    """The running service, for hot routes that skip dependency injection."""
     service = getattr(request.app.state, "service", None)
     if service is None:
         raise ProtocolError(503, "The query engine is not running.")
     return service
+
+
+async def get_service(request: Request) -> SparqlService:
+    return service_of(request)
 
 
 async def require_writer(request: Request) -> None:

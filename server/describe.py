@@ -11,8 +11,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from openskies.iris import BASE, PREFIXES
 from openskies.server.negotiation import Format
-from openskies.vocab import BASE, PREFIXES
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = "http://rdfs.org/ns/void#"

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from openskies.vocab import BASE, Graphs
+from openskies.iris import BASE, GraphIRIs
 
-INFERRED = str(Graphs.INFERRED)
+INFERRED = str(GraphIRIs.INFERRED)
 LABEL_PREDICATES = (
     "http://www.w3.org/2000/01/rdf-schema#label",
     "http://www.w3.org/2004/02/skos/core#prefLabel",

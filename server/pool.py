@@ -4,7 +4,9 @@ Why processes: pyoxigraph cannot be cancelled from another thread and some
 inputs crash it (design.md, "Known engine hazards"). A worker that runs past
 the timeout is killed (SIGKILL) and a fresh one is started in the background;
 a worker that dies is replaced the same way. The web server only waits on
-pipes, from threads, so its event loop keeps serving other requests.
+the workers' connections (the event loop watches them, or a thread for the
+blocking callers), so it keeps serving other requests. Workers are started
+by ``openskies.server.worker_process``, not multiprocessing's spawn.
 
 Writes: the single source of truth is one *writer* process (started on the
 first write, only when writes are enabled). It applies an update or Graph
@@ -42,11 +44,10 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from openskies.server.worker import worker_main
+from openskies.server.worker_process import WorkerProcess, start_worker
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class PoolBusy(PoolError):
 
 @dataclass(eq=False)
 class _Worker:
-    process: BaseProcess
+    process: WorkerProcess
     conn: Connection
 
     def kill(self) -> None:
@@ -281,7 +282,6 @@ class WorkerPool:
     def _spawn(self, *, writer: bool = False, checkpoint: str | None = None) -> _Worker:
         from openskies.server.store import PRIMARY
 
-        parent_conn, child_conn = _CONTEXT.Pipe()
         generation, snapshot = self._data
         init = {
             "sources": self.sources,
@@ -293,12 +293,8 @@ class WorkerPool:
             "writer": writer,
             "checkpoint": checkpoint,
         }
-        process = _CONTEXT.Process(
-            target=worker_main, args=(child_conn, init), daemon=True, name="openskies-worker"
-        )
-        process.start()
-        child_conn.close()
-        worker = _Worker(process, parent_conn)
+        process, conn = start_worker(init)
+        worker = _Worker(process, conn)
         with self._lock:
             self._all.add(worker)
         return worker

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from openskies.graph.article import ARTICLE_PATH, article_text
+from openskies.iris import BASE
 from openskies.server.article_view import CitedSpan, render_article
 from openskies.server.deps import ServiceDep
 from openskies.server.entity import (
@@ -33,7 +34,6 @@ from openskies.server.errors import ProtocolError, error_responses, media_respon
 from openskies.server.negotiation import GRAPH_FORMATS, Format, Kind, negotiate, parse_accept
 from openskies.server.routing import get_and_head
 from openskies.server.service import SparqlService, respond
-from openskies.vocab import BASE
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 

@@ -45,6 +45,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from openskies.iris import PREFIXES, GraphIRIs
 from openskies.queries.binding import ParameterError, bind, to_ntriples
 from openskies.queries.catalog import CatalogQuery, load_catalog, query_body
 from openskies.queries.projection import _tokens
@@ -52,7 +53,6 @@ from openskies.server.deps import ServiceDep
 from openskies.server.entity import local_path
 from openskies.server.routes_linked_data import TEMPLATES
 from openskies.server.service import SparqlService
-from openskies.vocab import PREFIXES, Graphs
 
 router = APIRouter(tags=["Workbench"])
 
@@ -475,7 +475,7 @@ SELECT DISTINCT ?node ?class ?label WHERE {
 NETWORK_EDGES_SELECT = f"""
 SELECT DISTINCT ?s ?p ?plabel ?o WHERE {{
   GRAPH ?g {{ ?s ?p ?o }}
-  FILTER(?g != <{Graphs.INFERRED}> && isIRI(?o) && STRSTARTS(STR(?p), STR(osk:)))
+  FILTER(?g != <{GraphIRIs.INFERRED}> && isIRI(?o) && STRSTARTS(STR(?p), STR(osk:)))
   OPTIONAL {{ ?p rdfs:label ?plabel FILTER(LANG(?plabel) IN ("en", "")) }}
 }}
 """
@@ -570,7 +570,7 @@ SELECT ?start ?end ?node ?nlabel ?p ?plabel ?o ?olabel WHERE {{
   ?selector oa:start ?start ; oa:end ?end .
   OPTIONAL {{ ?node rdfs:label ?nlabel FILTER(LANG(?nlabel) IN ("en", "")) }}
   GRAPH ?g {{ ?node ?p ?o }}
-  FILTER(?g != <{Graphs.INFERRED}>)
+  FILTER(?g != <{GraphIRIs.INFERRED}>)
   OPTIONAL {{ ?p rdfs:label ?plabel FILTER(LANG(?plabel) IN ("en", "")) }}
   OPTIONAL {{ ?o rdfs:label|skos:prefLabel ?olabel FILTER(LANG(?olabel) IN ("en", "")) }}
 }}

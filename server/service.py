@@ -17,12 +17,12 @@ from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
 from openskies.graph.dumps import Dump
+from openskies.iris import PREFIXES
 from openskies.server.errors import ProtocolError
 from openskies.server.negotiation import Format, Kind, NotAcceptable, negotiate
 from openskies.server.sparql_scan import ScanResult, outbound_violations, scan
 from openskies.server.store import Backend, sources_id
 from openskies.settings import Settings
-from openskies.vocab import PREFIXES
 
 TRUNCATED_HEADER = "X-Openskies-Truncated"
 """Set to ``true`` when a result was cut at ``Settings.max_result_rows`` rows/triples."""

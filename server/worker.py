@@ -23,6 +23,7 @@ opens. The writer alone opens the primary directory read-write.
 from __future__ import annotations
 
 import os
+import sys
 from itertools import islice
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -30,7 +31,6 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from openskies.graph.dumps import Dump, write_dump
 from openskies.server.results import WRITERS
 
 RDF_FORMATS = {
@@ -302,6 +302,8 @@ class Engine:
 
     def dump(self, request: dict) -> Reply:
         """One downloadable file of the data being served (see ``openskies.graph.dumps``)."""
+        from openskies.graph.dumps import Dump, write_dump  # only for downloads
+
         dump = Dump(
             request["filename"],
             request["media_type"],
@@ -369,3 +371,20 @@ def worker_main(conn: Connection, init: dict) -> None:
         except Exception as exc:  # an engine failure is reported, never a crash
             reply = error(500, f"Internal engine error: {type(exc).__name__}: {exc}")
         conn.send(reply)
+
+
+def main() -> None:
+    """``python -m openskies.server.worker FD``: serve the connection on inherited ``FD``.
+
+    The first message is the start-up settings (see ``openskies.server.worker_process``).
+    """
+    conn = Connection(int(sys.argv[1]))
+    try:
+        init = conn.recv()
+    except (EOFError, OSError):
+        return
+    worker_main(conn, init)
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,7 @@ from pathlib import Path as _Path  # noqa: E402
 
 from rdflib import Graph as _Graph  # noqa: E402
 
-from openskies.graph.build import GRAPH_DIR as _GRAPH_DIR  # noqa: E402
+from openskies.graph.sources import GRAPH_DIR as _GRAPH_DIR  # noqa: E402
 
 TEST_DATA = _Path(__file__).resolve().parent / "data"
 """Small self-contained Turtle fixtures (reasoning_*.ttl, shapes_*.ttl)."""
@@ -47,7 +47,7 @@ def require_article_data() -> None:
 @pytest.fixture(scope="session")
 def ontology_graph() -> _Graph:
     """The ontology alone (openskies.ttl and stances.ttl), for small reasoning fixtures."""
-    from openskies.graph.build import ONTOLOGY_DIR
+    from openskies.graph.sources import ONTOLOGY_DIR
 
     graph = _Graph()
     for name in ("openskies.ttl", "stances.ttl"):
