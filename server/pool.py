@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import shutil
 import tempfile
 import threading
@@ -421,20 +422,28 @@ class WorkerPool:
             worker.kill()
             raise self._crashed(worker) from None
         readable = loop.create_future()
+
+        def stop_watching() -> None:
+            # uvloop makes a watched descriptor non-blocking and leaves it so: restore
+            # blocking mode, or recv() of a reply that has not fully arrived (and the
+            # thread path's reads and writes) fail with BlockingIOError.
+            loop.remove_reader(fd)
+            os.set_blocking(fd, True)
+
         loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
         try:
             await asyncio.wait_for(readable, self.timeout)
         except TimeoutError:
-            loop.remove_reader(fd)
+            stop_watching()
             worker.kill()
             raise self._timed_out() from None
         except asyncio.CancelledError:
             # The client went away mid-evaluation: the reply must still be read
             # before the worker serves anyone else.
-            loop.remove_reader(fd)
+            stop_watching()
             self._settle_in_background(worker, began + self.timeout)
             raise
-        loop.remove_reader(fd)
+        stop_watching()
         try:
             return worker.conn.recv()
         except (EOFError, OSError):

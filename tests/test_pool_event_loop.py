@@ -1,0 +1,63 @@
+"""The worker pool under the event loop the server really runs (uvloop).
+
+The test client runs the app on asyncio's default loop; ``openskies serve``
+runs uvicorn on uvloop, which makes a watched descriptor non-blocking. Large
+replies (bigger than a socket buffer) arrive in pieces, so this checks that
+many concurrent large answers come back whole, and that the thread path
+(used by the question catalog) still works on a worker the loop has used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from openskies.iris import PREFIXES
+from openskies.server.pool import WorkerPool
+
+uvloop = pytest.importorskip("uvloop")
+
+QUERY = "SELECT ?s ?o WHERE { ?s <urn:x:p> ?o }"
+ROWS = 20_000
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    data = tmp_path_factory.mktemp("pool") / "data.nt"
+    with data.open("w") as out:
+        for number in range(ROWS):
+            out.write(f'<urn:x:s{number}> <urn:x:p> "value number {number}" .\n')
+    pool = WorkerPool([data], PREFIXES, size=2, timeout=30)
+    pool.start()
+    yield pool
+    pool.stop()
+
+
+def _request(number: int) -> dict:
+    return {
+        "op": "query",
+        "query": f"{QUERY} # request {number}",
+        "format": "json",
+        "max_rows": ROWS,
+        "union": False,
+    }
+
+
+def test_concurrent_large_replies_arrive_whole_on_uvloop(pool):
+    async def ask_all() -> list[dict]:
+        return await asyncio.gather(*(pool.arun(_request(n)) for n in range(12)))
+
+    replies = uvloop.run(ask_all())
+    sizes = {len(reply["body"]) for reply in replies}
+    assert all(reply["ok"] for reply in replies)
+    assert len(sizes) == 1 and sizes.pop() > 1_000_000  # far beyond a socket buffer
+    assert pool.replacements == 0
+
+
+def test_thread_path_after_the_event_loop_used_the_workers(pool):
+    uvloop.run(pool.arun(_request(0)))
+    for number in range(4):
+        reply = pool.run(_request(number))
+        assert reply["ok"] and len(reply["body"]) > 1_000_000
+    assert pool.replacements == 0
