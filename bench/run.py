@@ -96,7 +96,10 @@ def bench_size(size: str, args: argparse.Namespace, workdir: Path) -> dict:
                         distinct=True,
                         tool=args.tool,
                     )
-                    entry["runs"][f"{query_name}@{connections}"] = run.as_dict()
+                    entry["runs"][f"{query_name}@{connections}"] = {
+                        **run.as_dict(),
+                        "drain_s": workload.settle(running.base, running.path),
+                    }
                 if catalog:
                     for label, distinct in (("catalog", True), ("catalog_repeated", False)):
                         run = workload.run_load(
@@ -108,7 +111,10 @@ def bench_size(size: str, args: argparse.Namespace, workdir: Path) -> dict:
                             distinct=distinct,
                             tool=args.tool,
                         )
-                        entry["runs"][f"{label}@{connections}"] = run.as_dict()
+                        entry["runs"][f"{label}@{connections}"] = {
+                            **run.as_dict(),
+                            "drain_s": workload.settle(running.base, running.path),
+                        }
             entry["peak_rss_mib"] = round(systems.peak_rss_mib(running.process.pid), 1)
         finally:
             running.stop()
@@ -150,6 +156,18 @@ def ratios(found: dict, connection_counts: list[int]) -> dict:
     return out
 
 
+def _cell(run: dict) -> str:
+    if not run["requests"]:
+        text = "no answer within the run"
+    else:
+        text = f"{run['rps']:.0f} rps, p50 {run['p50_ms']:.1f} / p99 {run['p99_ms']:.1f} ms"
+    if run["errors"]:
+        text += f", {run['errors']} err"
+    if run.get("drain_s", 0) >= 1:
+        text += f", backlog drained in {run['drain_s']:.0f} s"
+    return text
+
+
 def markdown(report: dict) -> str:
     lines = [
         "# Benchmark report",
@@ -182,12 +200,7 @@ def markdown(report: dict) -> str:
             cells = []
             for entry in result["systems"].values():
                 run = entry.get("runs", {}).get(key)
-                cells.append(
-                    f"{run['rps']:.0f} rps, p50 {run['p50_ms']:.1f} / p99 {run['p99_ms']:.1f} ms"
-                    + (f", {run['errors']} err" if run["errors"] else "")
-                    if run
-                    else ""
-                )
+                cells.append(_cell(run) if run else "")
             lines.append(f"| {key} | " + " | ".join(cells) + " |")
         for pair, table in result["ratios"].items():
             lines += ["", f"Ratios {pair}:", ""]

@@ -117,6 +117,32 @@ end
 """
 
 
+def settle(base: str, path: str, *, limit: float = 120.0) -> float:
+    """Wait until the system is idle again; returns the seconds waited.
+
+    A load run ends at a fixed time while requests may still be queued or
+    running on the server (the load tool just closes its connections), and
+    every system evaluates what it has accepted. Without this, the next run
+    would be measured against the previous run's backlog.
+    """
+    began = time.perf_counter()
+    while time.perf_counter() - began < limit:
+        probe = time.perf_counter()
+        try:
+            response = httpx.get(
+                base + path,
+                params={"query": "ASK {}"},
+                headers={"Accept": "application/sparql-results+json"},
+                timeout=limit,
+            )
+            if response.status_code == 200 and time.perf_counter() - probe < 0.25:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return round(time.perf_counter() - began, 2)
+
+
 def _ms(text: str) -> float:
     value = float(re.match(r"[\d.]+", text).group())
     unit = text[len(re.match(r"[\d.]+", text).group()) :]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from json.encoder import encode_basestring as _json_string  # what json.dumps uses (C)
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -83,17 +84,52 @@ def _csv_field(term: object | None) -> str:
     return text
 
 
+def _json_term_text(term: object) -> str:
+    """``_json_term`` already serialized: the same bytes as ``json.dumps`` of it."""
+    kind = type(term)
+    if kind is ox.NamedNode:
+        return '{"type":"uri","value":' + _json_string(term.value) + "}"
+    if kind is ox.Literal:
+        value = _json_string(term.value)
+        if term.language:
+            return (
+                '{"type":"literal","value":'
+                + value
+                + ',"xml:lang":'
+                + _json_string(term.language)
+                + "}"
+            )
+        datatype = term.datatype.value
+        if datatype == XSD_STRING:
+            return '{"type":"literal","value":' + value + "}"
+        return '{"type":"literal","value":' + value + ',"datatype":' + _json_string(datatype) + "}"
+    return json.dumps(_json_term(term), ensure_ascii=False, separators=(",", ":"))
+
+
 def write_json(variables: Sequence[str], rows: Sequence[Row]) -> bytes:
-    bindings = [
-        {
-            name: _json_term(term)
-            for name, term in zip(variables, row, strict=True)
-            if term is not None
-        }
-        for row in rows
-    ]
-    document = {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    """SPARQL JSON results, written as text directly.
+
+    Building a dict per binding and then calling ``json.dumps`` took as long as
+    evaluating a three-way join (measured on 380 rows over 1 million triples);
+    writing the text, with each distinct term serialized once, is several
+    times faster and gives the same bytes.
+    """
+    keys = [_json_string(name) + ":" for name in variables]
+    seen: dict[object, str] = {}
+    out = []
+    for row in rows:
+        fields = []
+        for key, term in zip(keys, row, strict=True):
+            if term is None:
+                continue
+            text = seen.get(term)
+            if text is None:
+                text = seen[term] = _json_term_text(term)
+            fields.append(key + text)
+        out.append("{" + ",".join(fields) + "}")
+    head = ",".join(_json_string(name) for name in variables)
+    document = '{"head":{"vars":[' + head + ']},"results":{"bindings":[' + ",".join(out) + "]}}"
+    return document.encode()
 
 
 def write_xml(variables: Sequence[str], rows: Sequence[Row]) -> bytes:

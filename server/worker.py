@@ -104,9 +104,9 @@ def results_reply(results: Any, fmt: str, max_rows: int, prefixes: dict[str, str
             if fmt not in WRITERS:
                 return error(406, "SELECT results are written as SPARQL results formats only")
             variables = [variable.value for variable in results.variables]
-            rows = [
-                [solution[name] for name in variables] for solution in islice(results, max_rows + 1)
-            ]
+            # A solution iterates over its values in ``variables`` order (None when
+            # unbound): much faster than looking each variable up by name.
+            rows = [tuple(solution) for solution in islice(results, max_rows + 1)]
             truncated = len(rows) > max_rows
             body = WRITERS[fmt](variables, rows[:max_rows])
             return {"ok": True, "body": body, "truncated": truncated, "kind": "solutions"}
