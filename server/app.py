@@ -32,6 +32,7 @@ from openskies.server import (
 from openskies.server.catalog_api import make_catalog_router
 from openskies.server.errors import install_error_handlers
 from openskies.server.executor import PoolExecutor
+from openskies.server.fast_path import SparqlFastPath
 from openskies.server.service import SparqlService
 from openskies.server.store import StartingBackend, make_backend
 from openskies.server.store_cache import CacheMiddleware, LRUCache
@@ -81,6 +82,8 @@ def create_app(
     app.state.response_cache = LRUCache(
         settings.cache_entries, settings.cache_bytes, settings.cache_max_entry_bytes
     )
+    # Innermost: /sparql straight to its handlers, skipping routing (see fast_path).
+    app.add_middleware(SparqlFastPath, fastapi_app=app)
     app.add_middleware(
         CacheMiddleware,
         fastapi_app=app,
