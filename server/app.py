@@ -74,6 +74,9 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         docs_url="/docs",
+        telemetry=None
+        if settings.opentelemetry
+        else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.service = None
