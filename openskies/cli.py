@@ -244,7 +244,15 @@ def serve(
         ),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Query worker processes [OPENSKIES_WORKERS].")
+        int | None,
+        typer.Option(help="Query worker processes per web process [OPENSKIES_WORKERS]."),
+    ] = None,
+    http_processes: Annotated[
+        int | None,
+        typer.Option(
+            help="Web server processes sharing the port; read-only servers only "
+            "[OPENSKIES_HTTP_PROCESSES]."
+        ),
     ] = None,
     query_timeout: Annotated[
         float | None, typer.Option(help="Seconds per query [OPENSKIES_QUERY_TIMEOUT].")
@@ -280,6 +288,7 @@ def serve(
         "data_files": tuple(data) if data else None,
         "replace_data": replace_data,
         "workers": workers,
+        "http_processes": http_processes,
         "query_timeout": query_timeout,
         "max_result_rows": max_result_rows,
         "outbound_allowlist": tuple(allow) if allow else None,
@@ -289,6 +298,9 @@ def serve(
     except ValueError as error:
         typer.secho(f"invalid settings: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    if settings.http_processes > 1:
+        _serve_processes(settings, access_log)
+        return
     from openskies.server.store import StartingBackend, make_backend
 
     # The workers load the data while the web app is imported (see StartingBackend).
@@ -299,6 +311,36 @@ def serve(
 
     uvicorn.run(
         create_app(settings, starting=starting),
+        host=settings.host,
+        port=settings.port,
+        access_log=access_log,
+    )
+
+
+def _serve_processes(settings: Settings, access_log: bool) -> None:
+    """Several uvicorn processes on one port, each building its app from the settings."""
+    import os
+
+    import uvicorn
+
+    from openskies.server.app import SETTINGS_ENV
+    from openskies.server.data import dataset_sources
+
+    # Build, and fill an on-disk store, once here rather than in every web process at once.
+    if settings.store == "memory":
+        dataset_sources(settings)
+    elif settings.store == "disk":
+        from openskies.server import store
+
+        directory = settings.store_path.resolve()
+        if not store.store_initialized(directory):
+            sources = [str(path) for path in dataset_sources(settings)]
+            store.prepare_disk_store(str(directory / store.PRIMARY), sources)
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run(
+        "openskies.server.app:app_from_environment",
+        factory=True,
+        workers=settings.http_processes,
         host=settings.host,
         port=settings.port,
         access_log=access_log,

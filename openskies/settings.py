@@ -8,7 +8,7 @@ and a bare ``uvicorn`` all configure the same object.
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,7 +49,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Most chained operators (UNION, OPTIONAL, MINUS, BIND, || + = ...) per query.",
     )
-    workers: int = Field(default=2, ge=1, description="Query worker processes.")
+    workers: int = Field(default=2, ge=1, description="Query worker processes (per web process).")
+    http_processes: int = Field(
+        default=1,
+        ge=1,
+        description="Web server processes sharing the port, each with its own query workers. "
+        "More than one uses more cores for HTTP (the limit for small queries) and more memory; "
+        "read-only servers only (no update_token), unless the store is remote.",
+    )
     update_token: str | None = Field(
         default=None, description="Bearer token that enables writes; writes are off without it."
     )
@@ -108,6 +115,16 @@ class Settings(BaseSettings):
         "OTEL_* environment). Off by default: even unconfigured, the per-request check costs "
         "about 4% of a small query's time.",
     )
+
+    @model_validator(mode="after")
+    def _one_writer(self) -> "Settings":
+        # Each web process has its own engine: with writes, they would diverge.
+        if self.http_processes > 1 and self.update_token and self.store != "remote":
+            raise ValueError(
+                "http_processes > 1 needs a read-only server (no update_token) or store='remote': "
+                "each web process has its own copy of the data, so a write would reach one of them"
+            )
+        return self
 
     @property
     def public_base_url(self) -> str:

@@ -10,6 +10,7 @@ with settings from ``OPENSKIES_*`` environment variables.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,6 +40,20 @@ from openskies.server.store_cache import CacheMiddleware, LRUCache
 from openskies.settings import Settings
 
 STATIC_DIR = Path(__file__).with_name("static")
+
+
+SETTINGS_ENV = "OPENSKIES_SETTINGS_JSON"
+"""How ``openskies serve`` hands its settings to the web processes it starts."""
+
+
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory of each web process when ``http_processes`` > 1.
+
+    The settings the command line resolved travel as JSON in the
+    environment, since uvicorn starts these processes from an import string.
+    """
+    raw = os.environ.get(SETTINGS_ENV)
+    return create_app(Settings.model_validate_json(raw) if raw else None)
 
 
 def create_app(

@@ -243,7 +243,7 @@ class WorkerPool:
             self._snapshot_dir = self.disk / store.SNAPSHOTS
             shutil.rmtree(self._snapshot_dir, ignore_errors=True)
             self.disk.mkdir(parents=True, exist_ok=True)
-            self._snapshot_dir.mkdir()
+            self._snapshot_dir.mkdir(exist_ok=True)  # several web processes may share it
             if self.writable:
                 first = str(self._snapshot_dir / "checkpoint-0")
                 self._writer = self._spawn(writer=True, checkpoint=first)
