@@ -69,7 +69,14 @@ def bench_size(size: str, args: argparse.Namespace, workdir: Path) -> dict:
             continue
         began = time.perf_counter()
         try:
-            running = systems.start(name, data, triples, workdir / size, workers=args.workers)
+            running = systems.start(
+                name,
+                data,
+                triples,
+                workdir / size,
+                workers=args.workers,
+                http_processes=args.http_processes,
+            )
         except Exception as exc:  # a system that cannot start is reported, not fatal
             print(f"   {name}: failed to start: {exc}", flush=True)
             result["systems"][name] = {"error": str(exc)}
@@ -221,7 +228,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--connections", default="4,32")
     parser.add_argument("--systems", default=",".join(systems.SYSTEMS))
     parser.add_argument("--tool", default="auto", choices=("auto", "wrk", "python"))
-    parser.add_argument("--workers", type=int, default=2, help="our query worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="our query worker processes (per web process)"
+    )
+    parser.add_argument("--http-processes", type=int, default=1, help="our web processes")
     parser.add_argument("--rdflib-max", default="100k", help="largest size for rdflib-endpoint")
     parser.add_argument("--no-catalog", dest="catalog", action="store_false")
     parser.add_argument("--workdir", type=Path, default=Path("build/bench"))

@@ -131,7 +131,15 @@ def _popen(command: list[str], env: dict | None = None, log: Path | None = None)
     )
 
 
-def start(name: str, data: Path, triples: int, workdir: Path, *, workers: int = 2) -> Running:
+def start(
+    name: str,
+    data: Path,
+    triples: int,
+    workdir: Path,
+    *,
+    workers: int = 2,
+    http_processes: int = 1,
+) -> Running:
     """Start ``name`` over ``data`` (N-Triples with ``triples`` triples) and wait for it."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -150,6 +158,7 @@ def start(name: str, data: Path, triples: int, workdir: Path, *, workers: int = 
             "OPENSKIES_DATA_FILES": json.dumps([str(data)]),
             "OPENSKIES_REPLACE_DATA": "true",
             "OPENSKIES_WORKERS": str(workers),
+            "OPENSKIES_HTTP_PROCESSES": str(http_processes),
             "OPENSKIES_QUERY_TIMEOUT": "60",
             "OPENSKIES_MAX_RESULT_ROWS": "1000000",
             "OPENSKIES_STORE": "memory",

@@ -7,7 +7,6 @@ would, because the feature is the process layout itself.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import httpx
 import psutil
 from conftest_endpoint import DATA, PREFIX
 
-OPENSKIES = shutil.which("openskies") or str(Path(sys.executable).with_name("openskies"))
+OPENSKIES = str(Path(sys.executable).with_name("openskies"))
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
