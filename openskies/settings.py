@@ -50,6 +50,24 @@ class Settings(BaseSettings):
         description="Most chained operators (UNION, OPTIONAL, MINUS, BIND, || + = ...) per query.",
     )
     workers: int = Field(default=2, ge=1, description="Query worker processes (per web process).")
+    heavy_query_after: float = Field(
+        default=0.5,
+        gt=0,
+        description="CPU seconds after which a running query counts as long-running (heavy).",
+    )
+    max_heavy_queries: int = Field(
+        default=2,
+        ge=0,
+        description="Most long-running queries at once; one more is stopped (503). While every "
+        "worker runs one, an extra worker serves the other queries (at most workers + "
+        "max_heavy_queries processes).",
+    )
+    worker_memory_mb: int = Field(
+        default=2048,
+        ge=0,
+        description="Address-space limit (RLIMIT_AS) of each query worker process in MiB; a "
+        "query that needs more gets a 503. 0 for no limit. The writer is not limited.",
+    )
     http_processes: int = Field(
         default=1,
         ge=1,

@@ -8,6 +8,20 @@ the workers' connections (the event loop watches them, or a thread for the
 blocking callers), so it keeps serving other requests. Workers are started
 by ``openskies.server.worker_process``, not multiprocessing's spawn.
 
+Long-running ("heavy") queries: a request that has used ``heavy_after``
+seconds of CPU (wall-clock time where that cannot be read; waiting for a CPU
+on a busy machine does not count) is heavy, and at most ``max_heavy`` may be
+heavy at once; a heavy worker runs at the lowest CPU priority. When every
+worker is busy with a heavy query the pool starts an extra worker, so that
+light requests never wait behind heavy ones for more than the threshold plus
+a worker start; a query that turns heavy while all the heavy slots are taken
+is stopped (its worker killed and replaced) with a 503 that says so. The pool
+aims at ``max(size, heavy + 1)`` query workers: a worker finishing while there
+are more than that is retired, so the number of query processes never exceeds
+``size + max_heavy``. Each query worker runs under an address-space limit
+(``memory_mb``, RLIMIT_AS): a query that exhausts it makes the engine abort,
+and the client gets a 503 naming the limit.
+
 Writes: the single source of truth is one *writer* process (started on the
 first write, only when writes are enabled). It applies an update or Graph
 Store operation to its own store and, on success, dumps the whole store as an
@@ -39,6 +53,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -56,6 +71,22 @@ _CONTEXT = multiprocessing.get_context("spawn")
 """Spawned, not forked: the server process runs threads, and fork copies their locks."""
 
 STARTUP_TIMEOUT = 120.0
+HEAVY_NICE = 19
+"""CPU priority (nice value) of a worker while it runs a heavy request."""
+_CPU_TICK = 0.02
+"""Slack for the kernel's CPU accounting (clock ticks of 10 ms)."""
+_RECHECK = 0.05
+"""Shortest wait before looking again whether a request has become heavy."""
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of process ``pid`` (Linux ``/proc``); None if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class PoolError(Exception):
@@ -80,10 +111,20 @@ class PoolBusy(PoolError):
     status = 503
 
 
+class TooManyHeavyQueries(PoolError):
+    status = 503
+
+
+class WorkerOutOfMemory(PoolError):
+    status = 503
+
+
 @dataclass(eq=False)
 class _Worker:
     process: WorkerProcess
     conn: Connection
+    cpu: float | None = None
+    """The process's CPU seconds when it last replied (it says so in each reply)."""
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
@@ -200,6 +241,9 @@ class WorkerPool:
         base_iri: str | None = None,
         disk: Path | None = None,
         writable: bool = True,
+        heavy_after: float = 0.5,
+        max_heavy: int = 2,
+        memory_mb: int = 2048,
     ):
         self.sources = [str(path) for path in sources]
         self.disk = Path(disk) if disk is not None else None
@@ -223,7 +267,30 @@ class WorkerPool:
         self._writer: _Worker | None = None
         self._closing = False
         self._snapshot_dir: Path | None = None
+        self.heavy_after = heavy_after
+        """CPU seconds after which a running request is heavy (``Settings.heavy_query_after``)."""
+        self.max_heavy = max_heavy
+        """Most heavy requests at once (``Settings.max_heavy_queries``)."""
+        self.memory_mb = memory_mb
+        """Address-space limit of each query worker in MiB, 0 for none."""
+        # Query workers alive or starting, those starting, and those running a heavy
+        # request: guarded by ``_lock``, like ``_all``.
+        self._count = 0
+        self._starting = 0
+        self._heavy: set[_Worker] = set()
         self.replacements = 0
+        """Workers started to replace one that was killed or died."""
+        self.extra_workers = 0
+        """Workers started because every worker was busy with a heavy request."""
+        self.heavy_refused = 0
+        """Queries stopped because every heavy slot was taken."""
+        self.peak_workers = 0
+        """The most query workers alive or starting at once."""
+
+    @property
+    def heavy_running(self) -> int:
+        """How many requests are running past ``heavy_after`` right now."""
+        return len(self._heavy)
 
     @property
     def generation(self) -> int:
@@ -260,6 +327,8 @@ class WorkerPool:
                 if loader.exitcode != 0:
                     raise RuntimeError(f"could not load the store in {self.disk}")
             self.data_id = store.disk_data_id(self.disk)
+        with self._lock:
+            self._count = self.peak_workers = self.size
         pending = [self._spawn() for _ in range(self.size)]
         for worker in pending:
             self._await_ready(worker)
@@ -293,6 +362,7 @@ class WorkerPool:
             "disk": str(self.disk / PRIMARY) if self.disk is not None else None,
             "writer": writer,
             "checkpoint": checkpoint,
+            "memory_mb": 0 if writer else self.memory_mb,
         }
         process, conn = start_worker(init)
         worker = _Worker(process, conn)
@@ -307,31 +377,151 @@ class WorkerPool:
             hello = worker.conn.recv()
         except (EOFError, OSError) as exc:
             self._forget(worker)
-            raise RuntimeError(f"worker exited while loading the dataset: {exc}") from None
+            hint = self._memory_hint(worker)
+            raise RuntimeError(f"worker exited while loading the dataset: {exc}{hint}") from None
+        worker.cpu = hello.get("cpu")
         if not hello.get("ready"):
             self._forget(worker)
-            raise RuntimeError(f"worker could not load the dataset: {hello.get('error')}")
+            hint = self._memory_hint(worker) if "MemoryError" in str(hello.get("error")) else ""
+            raise RuntimeError(f"worker could not load the dataset: {hello.get('error')}{hint}")
+
+    def _memory_hint(self, worker: _Worker) -> str:
+        aborted = worker.process.exitcode in (None, -signal.SIGABRT)
+        if not self.memory_mb or worker is self._writer or not aborted:
+            return ""
+        return (
+            f" (it may have run out of its {self.memory_mb} MiB address-space limit: "
+            "raise worker_memory_mb, or set it to 0)"
+        )
 
     def _forget(self, worker: _Worker) -> None:
         worker.kill()
         with self._lock:
             self._all.discard(worker)
 
+    # --- how many query workers -------------------------------------------
+    #
+    # Every change of ``_count``, ``_starting`` and ``_heavy`` happens under
+    # ``_lock``, in the methods below; a worker is in ``_idle`` only when no
+    # request holds it, and a retired or lost worker is never put back.
+
+    def _target(self) -> int:
+        """How many query workers the pool wants now (call under ``_lock``)."""
+        return max(self.size, len(self._heavy) + 1)
+
+    def _reserve_start(self) -> bool:
+        """Count one more worker if the pool wants one (call under ``_lock``)."""
+        if self._closing or self._count >= self._target():
+            return False
+        self._count += 1
+        self._starting += 1
+        self.peak_workers = max(self.peak_workers, self._count)
+        return True
+
     def _replace_in_background(self) -> None:
+        """Start a query worker already counted by ``_reserve_start``; idle once loaded."""
+
         def replace() -> None:
             try:
                 worker = self._spawn()
                 self._await_ready(worker)
             except Exception:
-                log.exception("could not start a replacement worker")
+                log.exception("could not start a query worker")
+                with self._lock:
+                    self._count -= 1
+                    self._starting -= 1
                 return
-            if self._closing:
-                self._forget(worker)
+            with self._lock:
+                self._starting -= 1
+                surplus = self._closing or self._count > self._target()
+                if surplus:
+                    self._count -= 1
+                    self._all.discard(worker)
+            if surplus:  # the heavy request that asked for it has ended meanwhile
+                self._retire(worker)
             else:
                 self._idle.put(worker)
 
-        self.replacements += 1
         threading.Thread(target=replace, name="openskies-respawn", daemon=True).start()
+
+    def _retire(self, worker: _Worker) -> None:
+        """Stop a surplus idle worker (already uncounted), in the background."""
+
+        def close() -> None:
+            with contextlib.suppress(Exception):
+                worker.conn.send(None)
+            worker.process.join(timeout=2)
+            worker.kill()
+
+        threading.Thread(target=close, name="openskies-retire", daemon=True).start()
+
+    def _release(self, worker: _Worker) -> None:
+        """A worker answered: idle again, or retired if the pool has more than it wants."""
+        with self._lock:
+            was_heavy = worker in self._heavy
+            self._heavy.discard(worker)
+            surplus = self._count - self._starting > self._target()
+            if surplus:
+                self._count -= 1
+                self._all.discard(worker)
+        if surplus:
+            self._retire(worker)
+        elif was_heavy and not self._normal_priority(worker):
+            # Raising a priority again may need privileges: a fresh worker instead.
+            self._retire(worker)
+            with self._lock:
+                self._all.discard(worker)
+                self._count -= 1
+                replace = self._reserve_start()
+            if replace:
+                self._replace_in_background()
+        else:
+            self._idle.put(worker)
+
+    @staticmethod
+    def _normal_priority(worker: _Worker) -> bool:
+        try:
+            os.setpriority(os.PRIO_PROCESS, worker.process.pid, 0)
+        except OSError:
+            return False
+        return True
+
+    def _lost(self, worker: _Worker) -> None:
+        """A worker was killed or died: forget it and start another if the pool wants one."""
+        worker.kill()
+        with self._lock:
+            self._all.discard(worker)
+            self._heavy.discard(worker)
+            self._count -= 1
+            replace = self._reserve_start()
+            if replace:
+                self.replacements += 1
+        if replace:
+            self._replace_in_background()
+
+    def _turned_heavy(self, worker: _Worker, stoppable: bool) -> bool:
+        """The request on ``worker`` ran past ``heavy_after``; False: stop it.
+
+        Only queries are stopped; other reads (dumps, statistics, graphs) are
+        bounded by the data, so past a full set of heavy slots they run on
+        uncounted.
+        """
+        with self._lock:
+            if len(self._heavy) >= self.max_heavy:
+                if stoppable:
+                    self.heavy_refused += 1
+                    return False
+                return True
+            self._heavy.add(worker)
+            extra = self._reserve_start()
+            if extra:
+                self.extra_workers += 1
+        # The lowest CPU priority: light queries and worker starts go first on a busy machine.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, worker.process.pid, HEAVY_NICE)
+        if extra:
+            self._replace_in_background()
+        return True
 
     # --- requests ----------------------------------------------------------
 
@@ -341,25 +531,89 @@ class WorkerPool:
             f"Query timed out: evaluation exceeded the {self.timeout:g} s limit and was stopped."
         )
 
-    def _crashed(self, worker: _Worker) -> WorkerCrashed:
+    def _too_many_heavy(self) -> TooManyHeavyQueries:
+        log.warning(
+            "query stopped after %g s: %d heavy slots taken", self.heavy_after, self.max_heavy
+        )
+        return TooManyHeavyQueries(
+            "Too many long-running queries are running at once (at most "
+            f"{self.max_heavy} may run longer than {self.heavy_after:g} s), so this one was "
+            f"stopped after {self.heavy_after:g} s. Please retry later, or simplify the query."
+        )
+
+    def _crashed(self, worker: _Worker) -> PoolError:
         code = worker.process.exitcode
         log.warning("worker died while evaluating a request (exit code %s)", code)
+        if code == -signal.SIGABRT and self.memory_mb and worker is not self._writer:
+            # The engine aborts when an allocation fails, and the limit makes that likely
+            # first; other crashes we know of (deep recursion) end with SIGSEGV.
+            return WorkerOutOfMemory(
+                "The query needed more memory than a query worker may use "
+                f"({self.memory_mb} MiB) and was stopped; the engine has been restarted. "
+                "Simplify the query (fewer rows to sort, group or concatenate) and retry."
+            )
         return WorkerCrashed(
             f"The query engine stopped while evaluating this request (exit code {code}); "
             "it has been restarted. Simplify the request or contact the operator."
         )
 
-    def _exchange(self, worker: _Worker, request: dict) -> dict[str, Any]:
-        """Send one request and wait for the reply; raises on timeout or crash."""
+    def _exchange(self, worker: _Worker, request: dict, *, query_worker: bool = True) -> dict:
+        """Send one request and wait for the reply; raises on timeout, crash or heavy refusal.
+
+        The worker is killed before any of those is raised.
+        """
+        began = time.monotonic()
         try:
             worker.conn.send(request)
-            if not worker.conn.poll(self.timeout):
-                worker.kill()
-                raise self._timed_out()
-            return worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
+        except OSError:
             worker.kill()
             raise self._crashed(worker) from None
+        return self._wait_reply(worker, began, query_worker, request.get("op") == "query")
+
+    def _wait_reply(self, worker: _Worker, began: float, watch: bool, stoppable: bool) -> dict:
+        """Block until ``worker`` answers the request it got at ``began`` (see ``_exchange``)."""
+        deadline = began + self.timeout
+        check_at = began + self.heavy_after if watch else deadline
+        try:
+            while check_at < deadline:
+                if worker.conn.poll(max(0.0, check_at - time.monotonic())):
+                    break
+                again = self._heavy_recheck(worker)
+                if again is None:
+                    if not self._turned_heavy(worker, stoppable):
+                        worker.kill()
+                        raise self._too_many_heavy()
+                    break
+                check_at = time.monotonic() + again
+            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                worker.kill()
+                raise self._timed_out()
+            return self._receive(worker)
+        except (EOFError, OSError):
+            worker.kill()
+            raise self._crashed(worker) from None
+
+    @staticmethod
+    def _receive(worker: _Worker) -> dict:
+        reply = worker.conn.recv()
+        worker.cpu = reply.pop("cpu", None)
+        return reply
+
+    def _heavy_recheck(self, worker: _Worker) -> float | None:
+        """None if the request on ``worker`` is heavy now, else when to look again (s).
+
+        Heavy means ``heavy_after`` seconds of CPU since the worker's last reply,
+        not of wall-clock time: waiting for a CPU on a busy machine does not
+        make an ordinary query heavy (and stopped). Where the CPU time cannot
+        be read, wall-clock time counts.
+        """
+        now = _cpu_seconds(worker.process.pid)
+        if worker.cpu is None or now is None:
+            return None
+        used = now - worker.cpu
+        if used >= self.heavy_after - _CPU_TICK:
+            return None
+        return max(_RECHECK, self.heavy_after - used)
 
     def _usable(self, worker: _Worker | None) -> bool:
         if worker is None:
@@ -367,18 +621,12 @@ class WorkerPool:
         if worker.process.is_alive():
             return True
         # Died while idle (killed from outside, out of memory): not this request's fault.
-        self._forget(worker)
-        self._replace_in_background()
+        self._lost(worker)
         return False
 
     def _message(self, request: dict) -> dict:
         generation, snapshot = self._data
         return {**request, "generation": generation, "snapshot": snapshot}
-
-    def _lost(self, worker: _Worker) -> None:
-        with self._lock:
-            self._all.discard(worker)
-        self._replace_in_background()
 
     def run(self, request: dict) -> dict[str, Any]:
         """Evaluate a read request on an idle query worker (blocking; call from a thread)."""
@@ -392,7 +640,7 @@ class WorkerPool:
         except PoolError:
             self._lost(worker)
             raise
-        self._idle.put(worker)
+        self._release(worker)
         return reply
 
     async def arun(self, request: dict) -> dict[str, Any]:
@@ -409,7 +657,7 @@ class WorkerPool:
         except PoolError:
             self._lost(worker)
             raise
-        self._idle.put(worker)
+        self._release(worker)
         return reply
 
     async def _aexchange(self, worker: _Worker, request: dict) -> dict[str, Any]:
@@ -430,37 +678,54 @@ class WorkerPool:
             loop.remove_reader(fd)
             os.set_blocking(fd, True)
 
+        watch = True
+        stoppable = request.get("op") == "query"
+        deadline = began + self.timeout
+        check_at = began + self.heavy_after
         loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
         try:
-            await asyncio.wait_for(readable, self.timeout)
+            while check_at < deadline:
+                timeout = max(0.0, check_at - time.monotonic())
+                done, _ = await asyncio.wait({readable}, timeout=timeout)
+                if done:
+                    break
+                again = self._heavy_recheck(worker)
+                if again is None:
+                    watch = False  # checked: the settle thread must not count it again
+                    if not self._turned_heavy(worker, stoppable):
+                        stop_watching()
+                        worker.kill()
+                        raise self._too_many_heavy()
+                    break
+                check_at = time.monotonic() + again
+            await asyncio.wait_for(readable, max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             stop_watching()
             worker.kill()
             raise self._timed_out() from None
         except asyncio.CancelledError:
             # The client went away mid-evaluation: the reply must still be read
-            # before the worker serves anyone else.
+            # before the worker serves anyone else, under the same limits.
             stop_watching()
-            self._settle_in_background(worker, began + self.timeout)
+            self._settle_in_background(worker, began, watch, stoppable)
             raise
         stop_watching()
         try:
-            return worker.conn.recv()
+            return self._receive(worker)
         except (EOFError, OSError):
             worker.kill()
             raise self._crashed(worker) from None
 
-    def _settle_in_background(self, worker: _Worker, deadline: float) -> None:
+    def _settle_in_background(
+        self, worker: _Worker, began: float, watch: bool, stoppable: bool
+    ) -> None:
         def settle() -> None:
             try:
-                if worker.conn.poll(max(0.0, deadline - time.monotonic())):
-                    worker.conn.recv()
-                    self._idle.put(worker)
-                    return
-            except (EOFError, OSError):
-                pass
-            worker.kill()
-            self._lost(worker)
+                self._wait_reply(worker, began, watch, stoppable)
+            except PoolError:
+                self._lost(worker)
+                return
+            self._release(worker)
 
         threading.Thread(target=settle, name="openskies-settle", daemon=True).start()
 
@@ -485,7 +750,7 @@ class WorkerPool:
                 "generation_out": generation,
             }
             try:
-                reply = self._exchange(self._writer, message)
+                reply = self._exchange(self._writer, message, query_worker=False)
             except PoolError:
                 self._forget(self._writer)
                 self._writer = None

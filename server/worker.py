@@ -336,8 +336,43 @@ class Engine:
         return error(400, f"unknown operation {op!r}")
 
 
+def _limit_memory(megabytes: int) -> None:
+    """Cap this process's address space (RLIMIT_AS) at ``megabytes`` MiB; 0: no cap.
+
+    A query that needs more fails an allocation: in the engine (Rust) that
+    aborts the process (SIGABRT), which the pool reports as the memory limit;
+    in Python it is a ``MemoryError``, answered as such.
+    """
+    if megabytes <= 0:
+        return
+    import resource
+
+    limit = megabytes * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _out_of_memory(megabytes: int) -> Reply:
+    limit = f"a query worker may use ({megabytes} MiB)" if megabytes else "there is"
+    return error(
+        503,
+        f"The query needed more memory than {limit} and was stopped. "
+        "Simplify the query (fewer rows to sort, group or concatenate) and retry.",
+    )
+
+
 def worker_main(conn: Connection, init: dict) -> None:
-    """Entry point of a worker process: load, say ready, then serve requests until EOF."""
+    """Entry point of a worker process: load, say ready, then serve requests until EOF.
+
+    Every reply carries ``cpu``, the process's CPU time so far, so that the
+    pool can tell how much CPU a request has used while it runs.
+    """
+    from time import process_time
+
+    memory_mb = int(init.get("memory_mb") or 0)
+    _limit_memory(memory_mb)
     engine = Engine(
         init["sources"],
         init["prefixes"],
@@ -358,6 +393,7 @@ def worker_main(conn: Connection, init: dict) -> None:
         conn.send({"ready": False, "error": f"{type(exc).__name__}: {exc}"})
         return
     hello["generation"] = engine.generation
+    hello["cpu"] = process_time()  # the pool measures each request's CPU time from here
     conn.send(hello)
     while True:
         try:
@@ -368,8 +404,11 @@ def worker_main(conn: Connection, init: dict) -> None:
             return
         try:
             reply = engine.handle(request)
+        except MemoryError:
+            reply = _out_of_memory(memory_mb)
         except Exception as exc:  # an engine failure is reported, never a crash
             reply = error(500, f"Internal engine error: {type(exc).__name__}: {exc}")
+        reply["cpu"] = process_time()
         conn.send(reply)
 
 
