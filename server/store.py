@@ -235,4 +235,7 @@ def make_backend(settings: Settings) -> Backend:
         base_iri=base_iri,
         disk=disk,
         writable=bool(settings.update_token),
+        heavy_after=settings.heavy_query_after,
+        max_heavy=settings.max_heavy_queries,
+        memory_mb=settings.worker_memory_mb,
     )

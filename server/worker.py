@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from itertools import islice
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -412,11 +414,30 @@ def worker_main(conn: Connection, init: dict) -> None:
         conn.send(reply)
 
 
+def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """Exit as soon as the server process is gone, even in the middle of a query.
+
+    A server killed with SIGKILL cannot stop its workers; a worker that is
+    idle notices the closed connection, but one evaluating a runaway query
+    would go on for ever. pyoxigraph releases the GIL while it evaluates, so
+    this thread runs meanwhile. (``PR_SET_PDEATHSIG`` would fire when the
+    thread that started the worker ends, which for replacements is at once.)
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="openskies-parent-watch", daemon=True).start()
+
+
 def main() -> None:
     """``python -m openskies.server.worker FD``: serve the connection on inherited ``FD``.
 
     The first message is the start-up settings (see ``openskies.server.worker_process``).
     """
+    _exit_with_parent(os.getppid())
     conn = Connection(int(sys.argv[1]))
     try:
         init = conn.recv()

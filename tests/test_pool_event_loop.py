@@ -10,6 +10,7 @@ many concurrent large answers come back whole, and that the thread path
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -17,6 +18,17 @@ from openskies.iris import PREFIXES
 from openskies.server.pool import WorkerPool
 
 uvloop = pytest.importorskip("uvloop")
+
+
+def _on_uvloop(coroutine):
+    """Run ``coroutine`` on a fresh uvloop in its own thread (other tests may leave a loop
+    running in the main thread)."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(uvloop.run(coroutine)))
+    thread.start()
+    thread.join()
+    return result[0]
+
 
 QUERY = "SELECT ?s ?o WHERE { ?s <urn:x:p> ?o }"
 ROWS = 20_000
@@ -48,7 +60,7 @@ def test_concurrent_large_replies_arrive_whole_on_uvloop(pool):
     async def ask_all() -> list[dict]:
         return await asyncio.gather(*(pool.arun(_request(n)) for n in range(12)))
 
-    replies = uvloop.run(ask_all())
+    replies = _on_uvloop(ask_all())
     sizes = {len(reply["body"]) for reply in replies}
     assert all(reply["ok"] for reply in replies)
     assert len(sizes) == 1 and sizes.pop() > 1_000_000  # far beyond a socket buffer
@@ -56,7 +68,7 @@ def test_concurrent_large_replies_arrive_whole_on_uvloop(pool):
 
 
 def test_thread_path_after_the_event_loop_used_the_workers(pool):
-    uvloop.run(pool.arun(_request(0)))
+    _on_uvloop(pool.arun(_request(0)))
     for number in range(4):
         reply = pool.run(_request(number))
         assert reply["ok"] and len(reply["body"]) > 1_000_000
