@@ -33,6 +33,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _workers(pid: int) -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if "openskies.server.worker" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
 def test_two_web_processes_share_the_port_and_answer():
     port = _free_port()
     command = [OPENSKIES, "serve", "--port", str(port), "--no-access-log"]
@@ -57,10 +68,12 @@ def test_two_web_processes_share_the_port_and_answer():
                 for n in range(20)
             ]
         assert answers == [True] * 20
-        # uvicorn's supervisor, two web processes, and one query worker under each.
-        children = psutil.Process(process.pid).children(recursive=True)
-        workers = [c for c in children if "openskies.server.worker" in " ".join(c.cmdline())]
-        assert len(workers) == 2
+        # uvicorn's supervisor, two web processes, and one query worker under each
+        # (the second web process may still be starting when the first one answers).
+        deadline = time.monotonic() + 60
+        while len(_workers(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(_workers(process.pid)) == 2
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
