@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp
 
 from openskies.server import (
     routes_dumps,
@@ -33,13 +34,23 @@ from openskies.server import (
 from openskies.server.catalog_api import make_catalog_router
 from openskies.server.errors import install_error_handlers
 from openskies.server.executor import PoolExecutor
-from openskies.server.fast_path import SparqlFastPath
 from openskies.server.service import SparqlService
+from openskies.server.sparql_front import SparqlFront
 from openskies.server.store import StartingBackend, make_backend
 from openskies.server.store_cache import CacheMiddleware, LRUCache
 from openskies.settings import Settings
 
 STATIC_DIR = Path(__file__).with_name("static")
+
+
+class OpenSkiesApp(FastAPI):
+    """FastAPI with the ``/sparql`` front (``sparql_front``) outside its middleware.
+
+    Everything but ``/sparql`` queries goes through the stack FastAPI builds.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SparqlFront(super().build_middleware_stack(), fastapi_app=self)
 
 
 SETTINGS_ENV = "OPENSKIES_SETTINGS_JSON"
@@ -80,7 +91,7 @@ def create_app(
             app.state.service = None
             await run_in_threadpool(pool.stop)
 
-    app = FastAPI(
+    app = OpenSkiesApp(
         title="Open Skies SPARQL endpoint",
         description=(
             "SPARQL 1.1 Protocol (query, update, Graph Store) over the Open Skies Treaty "
@@ -100,8 +111,6 @@ def create_app(
     app.state.response_cache = LRUCache(
         settings.cache_entries, settings.cache_bytes, settings.cache_max_entry_bytes
     )
-    # Innermost: /sparql straight to its handlers, skipping routing (see fast_path).
-    app.add_middleware(SparqlFastPath, fastapi_app=app)
     app.add_middleware(
         CacheMiddleware,
         fastapi_app=app,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 
 class Kind(Enum):
@@ -140,8 +141,13 @@ def _quality(fmt: Format, ranges: list[tuple[str, float]]) -> float:
     return best_q
 
 
+@lru_cache(maxsize=512)
 def negotiate(kind: Kind, accept: str | None, format_param: str | None = None) -> Format:
-    """The format to answer with, or ``NotAcceptable`` listing the offers."""
+    """The format to answer with, or ``NotAcceptable`` listing the offers.
+
+    Memoized: a server sees few distinct ``Accept`` headers, and parsing one
+    cost as much as the rest of a cached answer.
+    """
     offered = offers_for(kind)
     if format_param:
         wanted = format_param.strip().lower()

@@ -77,15 +77,69 @@ def _format_hint(pairs: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def _query_request(request: Request, pairs: list[tuple[str, str]], query: str) -> QueryRequest:
+def _query_request(
+    pairs: list[tuple[str, str]], query: str, accept: str | None, *, head: bool = False
+) -> QueryRequest:
     return QueryRequest(
         query=query,
-        accept=request.headers.get("accept"),
+        accept=accept,
         format=_format_hint(pairs),
         default_graphs=tuple(value for key, value in pairs if key == "default-graph-uri"),
         named_graphs=tuple(value for key, value in pairs if key == "named-graph-uri"),
-        head=request.method == "HEAD",
+        head=head,
     )
+
+
+QUERY_MEDIA_TYPES = ("application/x-www-form-urlencoded", "application/sparql-query")
+"""What a query may be POSTed as (SPARQL 1.1 Protocol, 2.1.2 and 2.1.3)."""
+
+
+def get_operation(
+    pairs: list[tuple[str, str]], *, accept: str | None, head: bool = False
+) -> QueryRequest | None:
+    """The query operation of a GET's parameters; None asks for the service description.
+
+    Shared by the routes and ``openskies.server.sparql_front``, so that both
+    refuse and accept exactly the same requests.
+    """
+    query = _single([value for key, value in pairs if key == "query"], "query")
+    if query is None:
+        if any(key not in FORMAT_PARAMETERS for key, _ in pairs):
+            raise ProtocolError(400, "Bad request: missing 'query' parameter.")
+        return None
+    return _query_request(pairs, query, accept, head=head)
+
+
+def unsupported_media_type(media_type: str) -> ProtocolError:
+    return ProtocolError(
+        415,
+        f"Unsupported media type {media_type or '(none)'!r}: POST a query as "
+        "application/x-www-form-urlencoded or application/sparql-query.",
+    )
+
+
+def post_operation(
+    media_type: str, url_pairs: list[tuple[str, str]], body: bytes, *, accept: str | None
+) -> QueryRequest:
+    """The query operation of a POST (``media_type`` is one of ``QUERY_MEDIA_TYPES``)."""
+    if media_type == "application/x-www-form-urlencoded":
+        pairs = url_pairs + parse_form(body)
+        if any(key == "update" for key, _ in pairs):
+            raise ProtocolError(400, "Bad request: send SPARQL updates to /update.")
+        query = _single([value for key, value in pairs if key == "query"], "query")
+        if query is None:
+            raise ProtocolError(400, "Bad request: missing 'query' parameter.")
+        return _query_request(pairs, query, accept)
+    if media_type == "application/sparql-query":
+        if any(key == "query" for key, _ in url_pairs):
+            raise ProtocolError(
+                400, "Bad request: the query is in the body; no 'query' parameter is allowed."
+            )
+        query = decode(body)
+        if not query.strip():
+            raise ProtocolError(400, "Bad request: missing query (empty body).")
+        return _query_request(url_pairs, query, accept)
+    raise unsupported_media_type(media_type)
 
 
 async def _describe(
@@ -112,14 +166,13 @@ async def _describe(
 )
 async def sparql_get(request: Request) -> Response:
     service = service_of(request)
-    settings = service.settings
     pairs = request.query_params.multi_items()
-    query = _single([value for key, value in pairs if key == "query"], "query")
-    if query is None:
-        if any(key not in FORMAT_PARAMETERS for key, _ in pairs):
-            raise ProtocolError(400, "Bad request: missing 'query' parameter.")
-        return await _describe(request, service, settings, _format_hint(pairs))
-    return await service.query(_query_request(request, pairs, query))
+    operation = get_operation(
+        pairs, accept=request.headers.get("accept"), head=request.method == "HEAD"
+    )
+    if operation is None:
+        return await _describe(request, service, service.settings, _format_hint(pairs))
+    return await service.query(operation)
 
 
 @router.post(
@@ -134,30 +187,11 @@ async def sparql_get(request: Request) -> Response:
 )
 async def sparql_post(request: Request) -> Response:
     service = service_of(request)
-    settings = service.settings
     media_type = media_type_of(request)
-    url_pairs = request.query_params.multi_items()
-    if media_type == "application/x-www-form-urlencoded":
-        body = await read_body(request, settings.max_body_bytes)
-        pairs = url_pairs + parse_form(body)
-        if any(key == "update" for key, _ in pairs):
-            raise ProtocolError(400, "Bad request: send SPARQL updates to /update.")
-        query = _single([value for key, value in pairs if key == "query"], "query")
-        if query is None:
-            raise ProtocolError(400, "Bad request: missing 'query' parameter.")
-        return await service.query(_query_request(request, pairs, query))
-    if media_type == "application/sparql-query":
-        body = await read_body(request, settings.max_body_bytes)
-        if any(key == "query" for key, _ in url_pairs):
-            raise ProtocolError(
-                400, "Bad request: the query is in the body; no 'query' parameter is allowed."
-            )
-        query = decode(body)
-        if not query.strip():
-            raise ProtocolError(400, "Bad request: missing query (empty body).")
-        return await service.query(_query_request(request, url_pairs, query))
-    raise ProtocolError(
-        415,
-        f"Unsupported media type {media_type or '(none)'!r}: POST a query as "
-        "application/x-www-form-urlencoded or application/sparql-query.",
+    if media_type not in QUERY_MEDIA_TYPES:
+        raise unsupported_media_type(media_type)
+    body = await read_body(request, service.settings.max_body_bytes)
+    operation = post_operation(
+        media_type, request.query_params.multi_items(), body, accept=request.headers.get("accept")
     )
+    return await service.query(operation)

@@ -105,6 +105,15 @@ class SparqlService:
 
     async def query(self, request: QueryRequest) -> Response:
         """Run a query operation and answer in the negotiated format."""
+        body, fmt, truncated = await self.evaluate(request)
+        return respond(body, fmt, head=request.head, truncated=truncated)
+
+    async def evaluate(self, request: QueryRequest) -> tuple[bytes, Format, bool]:
+        """A query operation's answer: (body, negotiated format, whether rows were cut).
+
+        ``query`` wraps it in a response; the ``/sparql`` front
+        (``openskies.server.sparql_front``) writes the bytes to the socket itself.
+        """
         checked = self.check(request.query)
         kind = Kind.GRAPH if checked.form in ("CONSTRUCT", "DESCRIBE") else Kind.SOLUTIONS
         if checked.form is None:
@@ -126,7 +135,7 @@ class SparqlService:
                 "max_rows": self.settings.max_result_rows,
             }
         )
-        return respond(reply["body"], fmt, head=request.head, truncated=reply["truncated"])
+        return reply["body"], fmt, reply["truncated"]
 
     def execute_blocking(
         self, query: str, substitutions: Mapping[str, str], accept_format: str

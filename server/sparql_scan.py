@@ -60,7 +60,7 @@ _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<comment>\#[^\r\n]*)
-  | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
+  | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]++|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*+>)
   | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*(?:'''|$)
               |\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|$)
               |'(?:[^'\\\r\n]|\\.)*'?
@@ -88,6 +88,8 @@ _CLOSE = "})]"
 _FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 _CHAIN_WORDS = {"UNION", "OPTIONAL", "MINUS", "BIND", "GRAPH", "SERVICE", "VALUES", "FILTER"}
 _CHAIN_PUNCT = set("|&!/^+-*=<>,")
+_DECLARING = _FORMS | {"PREFIX", "BASE", "FROM", "SERVICE", "LOAD"}
+"""Words the scan looks past (at the tokens after them) or records."""
 
 
 class Token(NamedTuple):
@@ -114,13 +116,24 @@ class ScanResult:
     """(keyword, resolved IRI or None when it cannot be resolved statically)."""
 
 
+_SIGNIFICANT = re.compile(
+    r"\s*(?:" + _TOKEN.pattern.replace("(?P<ws>\\s+)\n  | ", "", 1) + r"| (?P<end>\Z))",
+    re.VERBOSE | re.DOTALL,
+)
+"""``_TOKEN`` with the whitespace before each token taken in the same match:
+half as many matches, the same tokens (the pattern's own group is the token).
+``end`` takes trailing blanks in one match: without it, the search would
+start again at each of them and take quadratic time."""
+
+
 def tokenize(text: str) -> list[Token]:
     """Significant tokens of ``text``; whitespace and comments are dropped."""
-    return [
-        Token(kind, match.group())
-        for match in _TOKEN.finditer(text)
-        if (kind := match.lastgroup or "punct") not in ("ws", "comment")
-    ]
+    tokens = []
+    for match in _SIGNIFICANT.finditer(text):
+        kind = match.lastgroup or "punct"
+        if kind != "comment" and kind != "end":
+            tokens.append(Token(kind, match.group(kind)))
+    return tokens
 
 
 def _unescape_local(local: str) -> str:
@@ -177,9 +190,10 @@ def scan(text: str, default_prefixes: dict[str, str] | None = None) -> ScanResul
             return resolve(Token("iri", f"<{namespace}{_unescape_local(local)}>"))
         return None
 
+    previous: Token | None = None
     for index, token in enumerate(tokens):
-        following = tokens[index + 1 : index + 4]
-        previous = tokens[index - 1] if index else None
+        if index:
+            previous = tokens[index - 1]
         if token.kind == "punct":
             if token.text in _OPEN:
                 depth += 1
@@ -214,6 +228,9 @@ def scan(text: str, default_prefixes: dict[str, str] | None = None) -> ScanResul
             result.operators += 1
         if word == "VALUES":
             values_pending = True
+        if word not in _DECLARING:
+            continue
+        following = tokens[index + 1 : index + 4]
         if word == "PREFIX":
             name = following[0] if following else None
             iri = following[1] if len(following) > 1 else None

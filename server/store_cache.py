@@ -98,11 +98,65 @@ def _header(scope: Scope, name: bytes) -> bytes:
     return b""
 
 
-def _matches(if_none_match: bytes, etag: bytes) -> bool:
+def request_key(
+    method: str, path: str, query_string: bytes, accept: bytes, content_type: bytes, body: bytes
+) -> bytes:
+    """What determines an answer: GET and HEAD share one key; POST adds its body."""
+    post = method == "POST"
+    return b"\0".join(
+        (
+            b"POST" if post else b"GET",
+            path.encode(),
+            query_string,
+            accept,
+            content_type if post else b"",
+            body,
+        )
+    )
+
+
+def etag_for(version: str, key: bytes) -> bytes:
+    """A strong validator that changes exactly when the data or the request does."""
+    digest = hashlib.blake2b(version.encode() + b"\0" + key, digest_size=16).hexdigest()
+    return f'"{digest}"'.encode()
+
+
+def matches(if_none_match: bytes, etag: bytes) -> bool:
+    """Whether an ``If-None-Match`` value lists ``etag`` (weak comparison, or ``*``)."""
     if not if_none_match:
         return False
     tags = [tag.strip() for tag in if_none_match.split(b",")]
     return b"*" in tags or any(tag.removeprefix(b"W/") == etag for tag in tags)
+
+
+def data_version(fastapi_app: Any) -> str | None:
+    """The served data's version (``data_id:generation``), None while the engine is down."""
+    service = getattr(fastapi_app.state, "service", None)
+    if service is None:
+        return None
+    return f"{service.data_id}:{service.pool.generation}"
+
+
+async def send_not_modified(send: Send, etag: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 304,
+            "headers": [(b"etag", etag), (b"vary", b"Accept")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def send_cached(send: Send, entry: Entry, *, head: bool) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [*entry.headers, (CACHE_HEADER, b"hit")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"" if head else entry.body})
 
 
 class CacheMiddleware:
@@ -115,10 +169,7 @@ class CacheMiddleware:
         self.max_body = max_body
 
     def _version(self) -> str | None:
-        service = getattr(self.fastapi_app.state, "service", None)
-        if service is None:
-            return None
-        return f"{service.data_id}:{service.pool.generation}"
+        return data_version(self.fastapi_app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -140,42 +191,23 @@ class CacheMiddleware:
             if body is None:  # too large to key on: not cached
                 await self.app(scope, receive, send)
                 return
-        key = b"\0".join(
-            (
-                b"POST" if method == "POST" else b"GET",
-                path.encode(),
-                scope.get("query_string", b""),
-                _header(scope, b"accept"),
-                _header(scope, b"content-type") if method == "POST" else b"",
-                body,
-            )
+        key = request_key(
+            method,
+            path,
+            scope.get("query_string", b""),
+            _header(scope, b"accept"),
+            _header(scope, b"content-type"),
+            body,
         )
-        digest = hashlib.blake2b(version.encode() + b"\0" + key, digest_size=16).hexdigest()
-        etag = f'"{digest}"'.encode()
-        if _matches(_header(scope, b"if-none-match"), etag):
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 304,
-                    "headers": [(b"etag", etag), (b"vary", b"Accept")],
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
+        etag = etag_for(version, key)
+        if matches(_header(scope, b"if-none-match"), etag):
+            await send_not_modified(send, etag)
             return
         cache = self.cache
         cache.sync(version)
         entry = cache.get(key)
         if entry is not None:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [*entry.headers, (CACHE_HEADER, b"hit")],
-                }
-            )
-            await send(
-                {"type": "http.response.body", "body": b"" if method == "HEAD" else entry.body}
-            )
+            await send_cached(send, entry, head=method == "HEAD")
             return
         await self._forward(scope, receive, send, key, etag, version, store=method != "HEAD")
 

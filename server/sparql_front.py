@@ -1,0 +1,205 @@
+"""``/sparql`` queries from request bytes to response bytes in one pass.
+
+Profiling the web process under load (py-spy, 1,000 triples, point lookups,
+wrk with 4 connections) showed it, not the query workers, to be the wall:
+about 0.7 ms of CPU per request, three quarters of it in the framework
+around a query (the middleware stack with its per-layer ``send`` wrappers,
+routing, ``Request`` and ``Response`` objects, header parsing) rather than in
+the query. This ASGI app sits outside FastAPI's middleware stack
+(``OpenSkiesApp.build_middleware_stack``) and answers ``GET``, ``HEAD`` and
+``POST /sparql`` queries itself, with the same parts the routed path uses:
+
+* the request is read by ``routes_sparql.get_operation`` /
+  ``post_operation``, so both paths accept and refuse the same requests;
+* the ETag, ``304`` and response cache of ``store_cache`` (the same key,
+  version and LRU), checked before the query is even parsed;
+* ``SparqlService.evaluate`` for the query itself;
+* the app's exception handlers for every error, and the app's own CORS
+  middleware's ``send`` for the CORS headers, so errors and headers are the
+  routed ones.
+
+Anything else (the service description, OPTIONS preflights, every other
+path, or no engine yet) goes to the FastAPI app unchanged. The routes stay
+registered: they serve the OpenAPI document, and the app without this front.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from openskies.server.body import media_type_in, too_large
+from openskies.server.query_string import parse_pairs
+from openskies.server.routes_sparql import (
+    QUERY_MEDIA_TYPES,
+    get_operation,
+    post_operation,
+    unsupported_media_type,
+)
+from openskies.server.service import QueryRequest, SparqlService
+from openskies.server.store_cache import (
+    Entry,
+    LRUCache,
+    data_version,
+    etag_for,
+    matches,
+    request_key,
+    send_cached,
+    send_not_modified,
+)
+
+_METHODS = frozenset(("GET", "HEAD", "POST"))
+_HEADERS = frozenset((b"accept", b"content-type", b"content-length", b"if-none-match"))
+_VARY = (b"vary", b"Accept")
+_TRUNCATED = (b"x-openskies-truncated", b"true")
+
+ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+class _Gone(Exception):
+    """The client disconnected before its request body arrived: nobody to answer."""
+
+
+def _find_cors(app: Any) -> CORSMiddleware | None:
+    """The CORS middleware inside ``app``'s stack, if the app was built with one."""
+    seen = 0
+    while app is not None and seen < 32:
+        if isinstance(app, CORSMiddleware):
+            return app
+        app, seen = getattr(app, "app", None), seen + 1
+    return None
+
+
+class SparqlFront:
+    """ASGI app: ``/sparql`` queries answered directly, the rest passed to ``app``.
+
+    ``app`` is the FastAPI app's built middleware stack and ``fastapi_app`` the
+    app itself (for ``state.service``, the response cache, the settings and
+    the exception handlers).
+    """
+
+    def __init__(self, app: ASGIApp, *, fastapi_app: Any, path: str = "/sparql"):
+        self.app = app
+        self.fastapi_app = fastapi_app
+        self.path = path
+        self.cache: LRUCache = fastapi_app.state.response_cache
+        self.max_body: int = fastapi_app.state.settings.max_body_bytes
+        self.cors = _find_cors(app)
+        self._content_types: dict[str, bytes] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] not in _METHODS:
+            await self.app(scope, receive, send)
+            return
+        service: SparqlService | None = self.fastapi_app.state.service
+        if service is None:
+            await self.app(scope, receive, send)  # the routes answer 503
+            return
+        reply = send
+        if self.cors is not None:
+            reply = functools.partial(
+                self.cors.send, send=send, request_headers=Headers(scope=scope)
+            )
+        try:
+            await self._query(scope, receive, send, reply, service)
+        except _Gone:
+            return
+        except Exception as exc:
+            handler = self._exception_handler(exc)
+            if handler is None:
+                raise  # uvicorn answers 500 and logs it, as for any route
+            response = await handler(Request(scope, receive), exc)
+            await response(scope, receive, reply)
+
+    async def _query(
+        self, scope: Scope, receive: Receive, send: Send, reply: Send, service: SparqlService
+    ) -> None:
+        method: str = scope["method"]
+        headers: dict[bytes, bytes] = {}
+        for key, value in scope["headers"]:
+            if key in _HEADERS and key not in headers:
+                headers[key] = value
+        content_type = headers.get(b"content-type", b"")
+        body = b""
+        media_type = ""
+        if method == "POST":
+            media_type = media_type_in(content_type.decode("latin-1"))
+            if media_type not in QUERY_MEDIA_TYPES:
+                raise unsupported_media_type(media_type)
+            body = await self._read_body(receive, headers.get(b"content-length", b""))
+        query_string: bytes = scope["query_string"]
+        accept = headers.get(b"accept", b"")
+        version = data_version(self.fastapi_app)
+        if version is None:  # the engine stopped meanwhile
+            await self.app(scope, receive, send)
+            return
+        key = request_key(method, self.path, query_string, accept, content_type, body)
+        etag = etag_for(version, key)
+        if matches(headers.get(b"if-none-match", b""), etag):
+            await send_not_modified(reply, etag)
+            return
+        cache = self.cache
+        cache.sync(version)
+        entry = cache.get(key)
+        if entry is not None:
+            await send_cached(reply, entry, head=method == "HEAD")
+            return
+        pairs = parse_pairs(query_string)
+        accept_text = accept.decode("latin-1") if accept else None
+        operation: QueryRequest | None
+        if method == "POST":
+            operation = post_operation(media_type, pairs, body, accept=accept_text)
+        else:
+            operation = get_operation(pairs, accept=accept_text, head=method == "HEAD")
+            if operation is None:  # the service description: routed, with its own caching
+                await self.app(scope, receive, send)
+                return
+        answer, fmt, truncated = await service.evaluate(operation)
+        response_headers = [(b"content-length", str(len(answer)).encode()), _VARY]
+        if truncated:
+            response_headers.append(_TRUNCATED)
+        response_headers.append((b"content-type", self._content_type(fmt.content_type)))
+        response_headers.append((b"etag", etag))
+        if method != "HEAD" and data_version(self.fastapi_app) == version:
+            cache.put(key, Entry(list(response_headers), answer))
+        await reply({"type": "http.response.start", "status": 200, "headers": response_headers})
+        await reply({"type": "http.response.body", "body": b"" if method == "HEAD" else answer})
+
+    def _content_type(self, value: str) -> bytes:
+        encoded = self._content_types.get(value)
+        if encoded is None:
+            encoded = self._content_types[value] = value.encode("latin-1")
+        return encoded
+
+    async def _read_body(self, receive: Receive, declared: bytes) -> bytes:
+        """The whole body, or 413 as soon as it exceeds the limit (as ``body.read_body``)."""
+        limit = self.max_body
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _Gone()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _exception_handler(self, exc: Exception) -> ExceptionHandler | None:
+        handlers = self.fastapi_app.exception_handlers
+        for kind in type(exc).__mro__:
+            if kind in handlers:
+                return handlers[kind]
+        return None
