@@ -52,6 +52,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import pickle
 import shutil
 import signal
 import tempfile
@@ -119,6 +120,40 @@ class WorkerOutOfMemory(PoolError):
     status = 503
 
 
+def _dumps(request: dict) -> bytes:
+    """What ``Connection.send`` would write, without its per-call pickler set-up."""
+    return pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
+
+
+class _Readiness:
+    """A worker's reply arriving, or a timer running out, on the event loop."""
+
+    __slots__ = ("loop", "future", "ready")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] | None = None
+        self.ready = False
+
+    def arrived(self) -> None:
+        self.ready = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.future is not None and not self.future.done():
+            self.future.set_result(None)
+
+    async def wait(self, seconds: float) -> None:
+        """Until the reply arrives or ``seconds`` pass, whichever comes first."""
+        self.future = self.loop.create_future()
+        timer = self.loop.call_later(max(0.0, seconds), self._wake)
+        try:
+            await self.future
+        finally:
+            timer.cancel()
+            self.future = None
+
+
 @dataclass(eq=False)
 class _Worker:
     process: WorkerProcess
@@ -152,10 +187,16 @@ class _TaskWaiter:
 
     def __init__(self, idle: IdleWorkers) -> None:
         self.loop = asyncio.get_running_loop()
+        self.thread = threading.get_ident()
         self.future: asyncio.Future[_Worker] = self.loop.create_future()
         self.idle = idle
 
     def offer(self, worker: _Worker) -> bool:
+        if threading.get_ident() == self.thread and not self.future.done():
+            # Released on the waiter's own loop (the usual case): no wake-up write.
+            self.future.set_result(worker)
+            return True
+
         def hand_over() -> None:
             if self.future.done():  # timed out or cancelled meanwhile: pass it on
                 self.idle.put(worker)
@@ -661,15 +702,20 @@ class WorkerPool:
         return reply
 
     async def _aexchange(self, worker: _Worker, request: dict) -> dict[str, Any]:
+        """``_exchange`` on the event loop: one future, woken by the reply or a timer.
+
+        (``asyncio.wait`` and ``wait_for`` cost several futures and callbacks
+        per call, a measurable share of a small query's time.)
+        """
         loop = asyncio.get_running_loop()
         began = time.monotonic()
         try:
-            worker.conn.send(request)
+            worker.conn.send_bytes(_dumps(request))
             fd = worker.conn.fileno()
         except (OSError, ValueError):
             worker.kill()
             raise self._crashed(worker) from None
-        readable = loop.create_future()
+        reply = _Readiness(loop)
 
         def stop_watching() -> None:
             # uvloop makes a watched descriptor non-blocking and leaves it so: restore
@@ -682,27 +728,26 @@ class WorkerPool:
         stoppable = request.get("op") == "query"
         deadline = began + self.timeout
         check_at = began + self.heavy_after
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        loop.add_reader(fd, reply.arrived)
         try:
-            while check_at < deadline:
-                timeout = max(0.0, check_at - time.monotonic())
-                done, _ = await asyncio.wait({readable}, timeout=timeout)
-                if done:
-                    break
-                again = self._heavy_recheck(worker)
-                if again is None:
-                    watch = False  # checked: the settle thread must not count it again
-                    if not self._turned_heavy(worker, stoppable):
-                        stop_watching()
-                        worker.kill()
-                        raise self._too_many_heavy()
-                    break
-                check_at = time.monotonic() + again
-            await asyncio.wait_for(readable, max(0.0, deadline - time.monotonic()))
-        except TimeoutError:
-            stop_watching()
-            worker.kill()
-            raise self._timed_out() from None
+            while not reply.ready:
+                now = time.monotonic()
+                if now >= deadline:
+                    stop_watching()
+                    worker.kill()
+                    raise self._timed_out()
+                if watch and now >= check_at:
+                    again = self._heavy_recheck(worker)
+                    if again is None:
+                        watch = False  # checked: the settle thread must not count it again
+                        if not self._turned_heavy(worker, stoppable):
+                            stop_watching()
+                            worker.kill()
+                            raise self._too_many_heavy()
+                    else:
+                        check_at = now + again
+                wake_at = min(check_at, deadline) if watch else deadline
+                await reply.wait(wake_at - now)
         except asyncio.CancelledError:
             # The client went away mid-evaluation: the reply must still be read
             # before the worker serves anyone else, under the same limits.
