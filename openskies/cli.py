@@ -204,6 +204,12 @@ def load(
     typer.echo(f"ok: {sum(report.found.values())} triples in {len(report.found)} graphs")
 
 
+NO_WEBSOCKETS = "none"
+"""uvicorn's ``ws`` setting: the app has no WebSocket routes, and uvicorn's default
+("auto") imports the ``websockets`` library at start-up, about 40 ms and 2 MiB
+for nothing. A WebSocket upgrade request is then answered as plain HTTP."""
+
+
 class StoreKind(StrEnum):
     memory = "memory"
     disk = "disk"
@@ -314,6 +320,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         access_log=access_log,
+        ws=NO_WEBSOCKETS,
     )
 
 
@@ -344,6 +351,7 @@ def _serve_processes(settings: Settings, access_log: bool) -> None:
         host=settings.host,
         port=settings.port,
         access_log=access_log,
+        ws=NO_WEBSOCKETS,
     )
 
 

@@ -3,19 +3,79 @@
 Values come from keyword arguments, or from ``OPENSKIES_*`` environment
 variables (for example ``OPENSKIES_QUERY_TIMEOUT=5``), so the CLI, the tests
 and a bare ``uvicorn`` all configure the same object.
+
+Why a plain pydantic model and not pydantic-settings' ``BaseSettings``: the
+environment is read by the few lines of ``_from_environment`` with the same
+rules (prefix, names in any case, JSON for tuple fields), and importing
+pydantic-settings cost the web process about 30 ms of CPU and 1.3 MiB at
+every start (it pulls in python-dotenv and argparse), for one feature.
 """
 
+import json
+import os
+import types
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ENV_PREFIX = "OPENSKIES_"
+"""Every setting ``name`` can be given as the environment variable ``OPENSKIES_NAME``."""
+
+_JSON_TYPES = (tuple, list, set, frozenset, dict)
+"""Field types whose environment value is JSON (``OPENSKIES_DATA_FILES='["a.nq"]'``)."""
 
 
-class Settings(BaseSettings):
-    """Server and build settings; immutable once created."""
+def _json_kind(annotation: Any) -> str | None:
+    """``"json"`` for a container field, ``"maybe"`` for a union with one, else None."""
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        kinds = {_json_kind(arg) for arg in get_args(annotation)}
+        return "maybe" if kinds - {None} else None
+    if origin in _JSON_TYPES or annotation in _JSON_TYPES:
+        return "json"
+    return None
 
-    model_config = SettingsConfigDict(env_prefix="OPENSKIES_", frozen=True)
+
+def _from_environment(model: type[BaseModel]) -> dict[str, Any]:
+    """The fields of ``model`` set by ``OPENSKIES_*`` variables, as pydantic-settings read them.
+
+    Names match in any case; container fields are decoded from JSON (a union
+    with a container keeps the text when it is not JSON); everything else is
+    left as text for the model's own validation ("5" to 5, "true" to True).
+    """
+    environ = {key.lower(): value for key, value in os.environ.items()}
+    values: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        variable = f"{ENV_PREFIX}{name}".upper()
+        raw = environ.get(variable.lower())
+        if raw is None:
+            continue
+        kind = _json_kind(field.annotation)
+        if kind is None:
+            values[name] = raw
+            continue
+        try:
+            values[name] = json.loads(raw)
+        except ValueError as error:
+            if kind == "json":
+                raise ValueError(f"{variable} must be JSON (for {name}): {error}") from None
+            values[name] = raw
+    return values
+
+
+class Settings(BaseModel):
+    """Server and build settings; immutable once created.
+
+    ``Settings(**values)`` takes ``values`` first, then the environment,
+    then the defaults; ``Settings.model_validate_json(text)`` takes only what
+    it is given (how ``serve`` hands its settings to other web processes).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**_from_environment(type(self)), **values})
 
     host: str = "127.0.0.1"
     port: int = 8000
