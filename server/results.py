@@ -37,6 +37,7 @@ Row = Sequence[object | None]
 
 _NamedNode, _BlankNode, _Literal, _Triple = ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple
 _XSD_STRING_NODE = ox.NamedNode(XSD_STRING)
+_ITS = "http://www.w3.org/2005/11/its"
 
 _UNBOUND = "\x00"
 """Stands for an unbound value in JSON and XML until the document is joined.
@@ -145,6 +146,8 @@ def _json_term(term: object) -> dict:
         out: dict = {"type": "literal", "value": term.value}
         if term.language:
             out["xml:lang"] = term.language
+            if term.direction is not None:
+                out["its:dir"] = term.direction.value
         elif term.datatype.value != XSD_STRING:
             out["datatype"] = term.datatype.value
         return out
@@ -169,7 +172,10 @@ def _json_text(term: object) -> str:
         value = _json_string(term.value)
         language = term.language
         if language:
-            return f'{{"type":"literal","value":{value},"xml:lang":{_json_string(language)}}}'
+            language = f',"xml:lang":{_json_string(language)}'
+            if term.direction is not None:  # RDF 1.2, as SPARQL 1.2 JSON results write it
+                language += f',"its:dir":{_json_string(term.direction.value)}'
+            return f'{{"type":"literal","value":{value}{language}}}'
         datatype = term.datatype
         if datatype == _XSD_STRING_NODE:
             return f'{{"type":"literal","value":{value}}}'
@@ -220,6 +226,11 @@ def write_json(variables: Sequence[str], rows: Sequence[Row]) -> bytes:
 # --- XML -------------------------------------------------------------------
 
 
+def _xml_direction(direction: str) -> str:
+    """A base direction's attributes, with the ITS namespace they need (as pyoxigraph writes)."""
+    return f' its:dir={quoteattr(direction)} xmlns:its="{_ITS}" its:version="2.0"'
+
+
 def _xml_term(term: object) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<uri>{escape(term.value)}</uri>"
@@ -227,7 +238,9 @@ def _xml_term(term: object) -> str:
         return f"<bnode>{escape(term.value)}</bnode>"
     if isinstance(term, ox.Literal):
         if term.language:
-            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+            direction = "" if term.direction is None else _xml_direction(term.direction.value)
+            language = quoteattr(term.language)
+            return f"<literal xml:lang={language}{direction}>{escape(term.value)}</literal>"
         if term.datatype != _XSD_STRING_NODE:
             return (
                 f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
@@ -288,8 +301,16 @@ def _csv_field(term: object | None) -> str:
     return text
 
 
+def _tsv_term(term: object) -> str:
+    """Turtle syntax: ``str`` gives it, but a triple term needs ``<<( )>>`` around it."""
+    if isinstance(term, ox.Triple):
+        parts = (_tsv_term(term.subject), _tsv_term(term.predicate), _tsv_term(term.object))
+        return "<<( " + " ".join(parts) + " )>>"
+    return str(term)
+
+
 _CSV_TEXTS = _TermTexts(_csv_field, "")
-_TSV_TEXTS = _TermTexts(str, "")
+_TSV_TEXTS = _TermTexts(_tsv_term, "")
 
 
 def _lines_layout(head: str, count: int, separator: str, end: str) -> _Layout:
