@@ -351,3 +351,18 @@ def test_non_utf8_bodies_are_refused(client):
     )
     assert response.status_code == 400
     assert "UTF-8" in response.text
+
+
+@pytest.mark.parametrize(
+    "prologue",
+    [
+        "",
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n",
+        "PREFIX rdfs: <http://example.org/not-rdfs#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n",
+    ],
+)
+def test_own_and_predeclared_prefixes_give_the_same_answer(client, prologue):
+    query = prologue + "SELECT (COUNT(*) AS ?n) WHERE { ?s rdfs:label ?l }"
+    response = client.get("/sparql", params={"query": query, "format": "json"})
+    assert response.status_code == 200, response.text
+    assert int(response.json()["results"]["bindings"][0]["n"]["value"]) > 0
