@@ -31,4 +31,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+# Byte-compile the project's own modules: an editable install leaves them as
+# source, and a server start would otherwise compile them every time when
+# bytecode writing is off (PYTHONDONTWRITEBYTECODE), about 0.15 s of start-up.
+.venv/bin/python -m compileall -q openskies ontology graph server queries bench
 echo "setup: done (.venv ready; run .venv/bin/openskies --help)" >&2

@@ -32,6 +32,7 @@ from openskies.server import (
     routes_update,
 )
 from openskies.server.catalog_api import make_catalog_router
+from openskies.server.cors import cors_options
 from openskies.server.errors import install_error_handlers
 from openskies.server.executor import PoolExecutor
 from openskies.server.service import SparqlService
@@ -50,7 +51,7 @@ class OpenSkiesApp(FastAPI):
     """
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SparqlFront(super().build_middleware_stack(), fastapi_app=self)
+        return SparqlFront(super().build_middleware_stack(), owner=self)
 
 
 SETTINGS_ENV = "OPENSKIES_SETTINGS_JSON"
@@ -117,18 +118,9 @@ def create_app(
         cache=app.state.response_cache,
         max_body=settings.max_body_bytes,
     )
-    if settings.cors_origins:
-        # Browser clients on other origins (YASGUI, notebooks) may query; cookies and
-        # other credentials are never honoured, so a wildcard origin stays safe.
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
-            allow_credentials=False,
-            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["*"],
-            expose_headers=["ETag", "Last-Modified", "Link", "X-Openskies-Truncated"],
-            max_age=600,
-        )
+    cors = cors_options(settings)
+    if cors is not None:
+        app.add_middleware(CORSMiddleware, **cors)
     for module in (
         routes_sparql,
         routes_update,

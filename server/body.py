@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from fastapi import Request
+from starlette.requests import Request
 
-from openskies.server.errors import ProtocolError
+from openskies.server.protocol_error import ProtocolError
 from openskies.server.query_string import parse_pairs
 
 

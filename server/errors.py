@@ -15,20 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openskies.server.negotiation import NotAcceptable
 from openskies.server.pool import PoolError
+from openskies.server.protocol_error import ProtocolError, error_response
+from openskies.server.protocol_error import plain_text as _text
 
-
-class ProtocolError(Exception):
-    """A request the endpoint refuses; ``status`` and ``message`` go to the client."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
-def _text(status: int, message: str, headers: dict[str, str] | None = None) -> PlainTextResponse:
-    return PlainTextResponse(message.rstrip() + "\n", status_code=status, headers=headers)
+__all__ = ["ProtocolError", "error_responses", "install_error_handlers", "media_responses"]
 
 
 ERROR_DESCRIPTIONS = {
@@ -96,17 +86,13 @@ def install_error_handlers(app: FastAPI) -> None:
     """Turn every known failure into a plain-text response with the protocol's status."""
     _document_plain_text_errors(app)
 
-    @app.exception_handler(ProtocolError)
-    async def protocol_error(_: Request, exc: ProtocolError) -> PlainTextResponse:
-        return _text(exc.status, exc.message, exc.headers)
+    async def refusal(_: Request, exc: Exception) -> PlainTextResponse:
+        response = error_response(exc)
+        assert response is not None  # registered only for the classes it knows
+        return response
 
-    @app.exception_handler(NotAcceptable)
-    async def not_acceptable(_: Request, exc: NotAcceptable) -> PlainTextResponse:
-        return _text(406, str(exc), {"Vary": "Accept"})
-
-    @app.exception_handler(PoolError)
-    async def pool_error(_: Request, exc: PoolError) -> PlainTextResponse:
-        return _text(exc.status, exc.message)
+    for kind in (ProtocolError, NotAcceptable, PoolError):
+        app.add_exception_handler(kind, refusal)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> PlainTextResponse:

@@ -11,18 +11,20 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-from openskies.graph.dumps import Dump
 from openskies.iris import PREFIXES
-from openskies.server.errors import ProtocolError
 from openskies.server.negotiation import Format, Kind, NotAcceptable, negotiate
+from openskies.server.protocol_error import ProtocolError
 from openskies.server.sparql_scan import ScanResult, outbound_violations, scan
 from openskies.server.store import Backend, sources_id
 from openskies.settings import Settings
+
+if TYPE_CHECKING:
+    from openskies.graph.dumps import Dump
 
 TRUNCATED_HEADER = "X-Openskies-Truncated"
 """Set to ``true`` when a result was cut at ``Settings.max_result_rows`` rows/triples."""

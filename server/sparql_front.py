@@ -14,36 +14,38 @@ the query. This ASGI app sits outside FastAPI's middleware stack
 * the ETag, ``304`` and response cache of ``store_cache`` (the same key,
   version and LRU), checked before the query is even parsed;
 * ``SparqlService.evaluate`` for the query itself;
-* the app's exception handlers for every error, and the app's own CORS
-  middleware's ``send`` for the CORS headers, so errors and headers are the
+* ``protocol_error.error_response`` for every refusal (the function the
+  app's exception handlers call) and a CORS middleware configured as the
+  app's (``cors``) for the CORS headers, so errors and headers are the
   routed ones.
 
 Anything else (the service description, OPTIONS preflights, every other
-path, or no engine yet) goes to the FastAPI app unchanged. The routes stay
-registered: they serve the OpenAPI document, and the app without this front.
+path, or no engine yet) goes to the next app unchanged: the FastAPI app's
+middleware stack, or, while ``openskies serve`` is still importing FastAPI,
+the staged app that waits for it (``openskies.server.staged``). Nothing here
+imports FastAPI. The routes stay registered: they serve the OpenAPI
+document, and the app without this front.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openskies.server.body import media_type_in, too_large
+from openskies.server.cors import cors_headers_sender
+from openskies.server.protocol_error import error_response
 from openskies.server.query_string import parse_pairs
-from openskies.server.routes_sparql import (
+from openskies.server.service import QueryRequest, SparqlService
+from openskies.server.sparql_request import (
     QUERY_MEDIA_TYPES,
     get_operation,
     post_operation,
     unsupported_media_type,
 )
-from openskies.server.service import QueryRequest, SparqlService
 from openskies.server.store_cache import (
     Entry,
     LRUCache,
@@ -60,45 +62,33 @@ _HEADERS = frozenset((b"accept", b"content-type", b"content-length", b"if-none-m
 _VARY = (b"vary", b"Accept")
 _TRUNCATED = (b"x-openskies-truncated", b"true")
 
-ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
-
 
 class _Gone(Exception):
     """The client disconnected before its request body arrived: nobody to answer."""
 
 
-def _find_cors(app: Any) -> CORSMiddleware | None:
-    """The CORS middleware inside ``app``'s stack, if the app was built with one."""
-    seen = 0
-    while app is not None and seen < 32:
-        if isinstance(app, CORSMiddleware):
-            return app
-        app, seen = getattr(app, "app", None), seen + 1
-    return None
-
-
 class SparqlFront:
     """ASGI app: ``/sparql`` queries answered directly, the rest passed to ``app``.
 
-    ``app`` is the FastAPI app's built middleware stack and ``fastapi_app`` the
-    app itself (for ``state.service``, the response cache, the settings and
-    the exception handlers).
+    ``owner`` is what holds the engine: the FastAPI app, or the staged app
+    while FastAPI is still being imported. Its ``state`` has ``service``
+    (None while the engine is down), ``response_cache`` and ``settings``.
     """
 
-    def __init__(self, app: ASGIApp, *, fastapi_app: Any, path: str = "/sparql"):
+    def __init__(self, app: ASGIApp, *, owner: Any, path: str = "/sparql"):
         self.app = app
-        self.fastapi_app = fastapi_app
+        self.owner = owner
         self.path = path
-        self.cache: LRUCache = fastapi_app.state.response_cache
-        self.max_body: int = fastapi_app.state.settings.max_body_bytes
-        self.cors = _find_cors(app)
+        self.cache: LRUCache = owner.state.response_cache
+        self.max_body: int = owner.state.settings.max_body_bytes
+        self.cors = cors_headers_sender(owner.state.settings)
         self._content_types: dict[str, bytes] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] not in _METHODS:
             await self.app(scope, receive, send)
             return
-        service: SparqlService | None = self.fastapi_app.state.service
+        service: SparqlService | None = self.owner.state.service
         if service is None:
             await self.app(scope, receive, send)  # the routes answer 503
             return
@@ -112,10 +102,9 @@ class SparqlFront:
         except _Gone:
             return
         except Exception as exc:
-            handler = self._exception_handler(exc)
-            if handler is None:
+            response = error_response(exc)
+            if response is None:
                 raise  # uvicorn answers 500 and logs it, as for any route
-            response = await handler(Request(scope, receive), exc)
             await response(scope, receive, reply)
 
     async def _query(
@@ -136,7 +125,7 @@ class SparqlFront:
             body = await self._read_body(receive, headers.get(b"content-length", b""))
         query_string: bytes = scope["query_string"]
         accept = headers.get(b"accept", b"")
-        version = data_version(self.fastapi_app)
+        version = data_version(self.owner)
         if version is None:  # the engine stopped meanwhile
             await self.app(scope, receive, send)
             return
@@ -167,7 +156,7 @@ class SparqlFront:
             response_headers.append(_TRUNCATED)
         response_headers.append((b"content-type", self._content_type(fmt.content_type)))
         response_headers.append((b"etag", etag))
-        if method != "HEAD" and data_version(self.fastapi_app) == version:
+        if method != "HEAD" and data_version(self.owner) == version:
             cache.put(key, Entry(list(response_headers), answer))
         await reply({"type": "http.response.start", "status": 200, "headers": response_headers})
         await reply({"type": "http.response.body", "body": b"" if method == "HEAD" else answer})
@@ -196,10 +185,3 @@ class SparqlFront:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
-
-    def _exception_handler(self, exc: Exception) -> ExceptionHandler | None:
-        handlers = self.fastapi_app.exception_handlers
-        for kind in type(exc).__mro__:
-            if kind in handlers:
-                return handlers[kind]
-        return None
