@@ -309,14 +309,15 @@ def serve(
         return
     from openskies.server.store import StartingBackend, make_backend
 
-    # The workers load the data while the web app is imported (see StartingBackend).
+    # The workers load the data while the web app is imported (see StartingBackend);
+    # /sparql is answered before FastAPI is imported (see StagedApp).
     starting = StartingBackend(make_backend(settings))
     import uvicorn
 
-    from openskies.server.app import create_app
+    from openskies.server.staged import StagedApp
 
     uvicorn.run(
-        create_app(settings, starting=starting),
+        StagedApp(settings, starting),
         host=settings.host,
         port=settings.port,
         access_log=access_log,

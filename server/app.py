@@ -69,12 +69,17 @@ def app_from_environment() -> FastAPI:
 
 
 def create_app(
-    settings: Settings | None = None, *, starting: StartingBackend | None = None
+    settings: Settings | None = None,
+    *,
+    starting: StartingBackend | None = None,
+    response_cache: LRUCache | None = None,
 ) -> FastAPI:
     """Build the app; worker processes start with the lifespan, not here.
 
-    ``starting``: a backend already starting (``openskies serve`` starts it
-    before importing this module); the lifespan waits for it and stops it.
+    ``starting``: a backend already starting; the lifespan waits for it and
+    stops it. ``response_cache``: one shared with the app that serves
+    ``/sparql`` while this one is built (``openskies.server.staged``), which
+    runs the engine itself and never starts this app's lifespan.
     """
     settings = settings or Settings()
 
@@ -109,9 +114,11 @@ def create_app(
     app.state.service = None
     install_error_handlers(app)
     # ETags, 304 and the response cache for /sparql and the catalog (inside CORS).
-    app.state.response_cache = LRUCache(
-        settings.cache_entries, settings.cache_bytes, settings.cache_max_entry_bytes
-    )
+    if response_cache is None:
+        response_cache = LRUCache(
+            settings.cache_entries, settings.cache_bytes, settings.cache_max_entry_bytes
+        )
+    app.state.response_cache = response_cache
     app.add_middleware(
         CacheMiddleware,
         fastapi_app=app,
