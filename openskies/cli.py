@@ -331,8 +331,8 @@ def _serve_processes(settings: Settings, access_log: bool) -> None:
 
     import uvicorn
 
-    from openskies.server.app import SETTINGS_ENV
     from openskies.server.data import dataset_sources
+    from openskies.server.staged import SETTINGS_ENV
 
     # Build, and fill an on-disk store, once here rather than in every web process at once.
     if settings.store == "memory":
@@ -346,7 +346,7 @@ def _serve_processes(settings: Settings, access_log: bool) -> None:
             store.prepare_disk_store(str(directory / store.PRIMARY), sources)
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
     uvicorn.run(
-        "openskies.server.app:app_from_environment",
+        "openskies.server.staged:app_from_environment",
         factory=True,
         workers=settings.http_processes,
         host=settings.host,

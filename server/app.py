@@ -10,7 +10,6 @@ with settings from ``OPENSKIES_*`` environment variables.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -52,20 +51,6 @@ class OpenSkiesApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         return SparqlFront(super().build_middleware_stack(), owner=self)
-
-
-SETTINGS_ENV = "OPENSKIES_SETTINGS_JSON"
-"""How ``openskies serve`` hands its settings to the web processes it starts."""
-
-
-def app_from_environment() -> FastAPI:
-    """The uvicorn factory of each web process when ``http_processes`` > 1.
-
-    The settings the command line resolved travel as JSON in the
-    environment, since uvicorn starts these processes from an import string.
-    """
-    raw = os.environ.get(SETTINGS_ENV)
-    return create_app(Settings.model_validate_json(raw) if raw else None)
 
 
 def create_app(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import traceback
 from typing import Any
@@ -28,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openskies.server.service import SparqlService
 from openskies.server.sparql_front import SparqlFront
-from openskies.server.store import StartingBackend
+from openskies.server.store import StartingBackend, make_backend
 from openskies.server.store_cache import LRUCache
 from openskies.settings import Settings
 
@@ -114,3 +115,19 @@ class StagedApp:
             log.exception("building the web app failed; only /sparql queries are answered")
         finally:
             loop.call_soon_threadsafe(self._built.set)
+
+
+SETTINGS_ENV = "OPENSKIES_SETTINGS_JSON"
+"""How ``openskies serve`` hands its settings to the web processes it starts."""
+
+
+def app_from_environment() -> StagedApp:
+    """The uvicorn factory of each web process when ``http_processes`` > 1.
+
+    The settings the command line resolved travel as JSON in the
+    environment, since uvicorn starts these processes from an import string.
+    Each process starts its own workers, then stages its app as ``serve`` does.
+    """
+    raw = os.environ.get(SETTINGS_ENV)
+    settings = Settings.model_validate_json(raw) if raw else Settings()
+    return StagedApp(settings, StartingBackend(make_backend(settings)))
