@@ -38,7 +38,7 @@ from starlette.concurrency import run_in_threadpool
 
 from openskies.graph.dumps import Dump, write_dump
 from openskies.server.pool import PoolBusy, PoolError, QueryTimeout
-from openskies.server.sparql_scan import _FORMS, _TOKEN
+from openskies.server.sparql_scan import _FORMS, token_regex
 from openskies.server.worker import (
     error,
     graph_reply,
@@ -82,7 +82,7 @@ def bind_variables(query: str, substitutions: dict[str, str]) -> str:
     terms = " ".join(str(parse_term(text)) for text in substitutions.values())
     block = f" VALUES ({names}) {{ ({terms}) }} "
     depth, form, skip, previous = 0, None, 0, ""
-    for match in _TOKEN.finditer(query):
+    for match in token_regex().finditer(query):
         kind, text = match.lastgroup, match.group()
         if kind in ("ws", "comment"):
             continue
