@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from json.encoder import encode_basestring as _json_string  # what json.dumps uses (C)
 from typing import NamedTuple
-from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
@@ -226,26 +225,45 @@ def write_json(variables: Sequence[str], rows: Sequence[Row]) -> bytes:
 # --- XML -------------------------------------------------------------------
 
 
+def _escape(text: str) -> str:
+    """``xml.sax.saxutils.escape(text)``, the same text, without importing ``xml.sax``.
+
+    (That import pulls in ``urllib.request`` and more: about 47 ms and 8 MiB in
+    every worker. Chained ``str.replace`` is as fast as saxutils' own; a
+    ``str.translate`` table measured ten times slower.)
+    """
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
+def _quoteattr(text: str) -> str:
+    """``xml.sax.saxutils.quoteattr(text)``: escaped and quoted, the same text."""
+    text = _escape(text).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    if '"' not in text:
+        return f'"{text}"'
+    if "'" not in text:
+        return f"'{text}'"
+    return '"' + text.replace('"', "&quot;") + '"'
+
+
 def _xml_direction(direction: str) -> str:
     """A base direction's attributes, with the ITS namespace they need (as pyoxigraph writes)."""
-    return f' its:dir={quoteattr(direction)} xmlns:its="{_ITS}" its:version="2.0"'
+    return f' its:dir={_quoteattr(direction)} xmlns:its="{_ITS}" its:version="2.0"'
 
 
 def _xml_term(term: object) -> str:
     if isinstance(term, ox.NamedNode):
-        return f"<uri>{escape(term.value)}</uri>"
+        return f"<uri>{_escape(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
-        return f"<bnode>{escape(term.value)}</bnode>"
+        return f"<bnode>{_escape(term.value)}</bnode>"
     if isinstance(term, ox.Literal):
         if term.language:
             direction = "" if term.direction is None else _xml_direction(term.direction.value)
-            language = quoteattr(term.language)
-            return f"<literal xml:lang={language}{direction}>{escape(term.value)}</literal>"
+            language = _quoteattr(term.language)
+            return f"<literal xml:lang={language}{direction}>{_escape(term.value)}</literal>"
         if term.datatype != _XSD_STRING_NODE:
-            return (
-                f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
-            )
-        return f"<literal>{escape(term.value)}</literal>"
+            datatype = _quoteattr(term.datatype.value)
+            return f"<literal datatype={datatype}>{_escape(term.value)}</literal>"
+        return f"<literal>{_escape(term.value)}</literal>"
     if isinstance(term, ox.Triple):
         return (
             f"<triple><subject>{_xml_term(term.subject)}</subject>"
@@ -264,7 +282,7 @@ def _xml_layout(variables: tuple[str, ...]) -> _Layout:
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>'
-        + "".join([f"<variable name={quoteattr(name)}/>" for name in variables])
+        + "".join([f"<variable name={_quoteattr(name)}/>" for name in variables])
         + "</head><results>"
     )
     tail = "</results></sparql>\n"
@@ -273,7 +291,7 @@ def _xml_layout(variables: tuple[str, ...]) -> _Layout:
     pieces: list[str | None] = ["<result>"]
     unbound = []
     for index, name in enumerate(variables):
-        start = f"<binding name={quoteattr(name)}>"
+        start = f"<binding name={_quoteattr(name)}>"
         pieces += [start, None, "</binding>"]
         unbound.append((index, start + _UNBOUND + "</binding>", ""))
     pieces.append("</result>")
