@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from openskies.queries.binding import ParameterError, parse_assignments
-from openskies.queries.catalog import Catalog, CatalogError, CatalogQuery, load_catalog, parse_file
-from openskies.queries.catalog import parse_query as parse_query_text
+if TYPE_CHECKING:
+    from openskies.queries.catalog import Catalog, CatalogQuery
+
+# The catalog and its parameter binding are imported by the commands that use
+# them: ``openskies serve`` imports this module (to register the command) and
+# nothing of the catalog.
 
 app = typer.Typer(
     help="The question catalog: prewritten SPARQL questions about the Open Skies graph.",
@@ -35,6 +38,8 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _catalog() -> Catalog:
+    from openskies.queries.catalog import CatalogError, load_catalog
+
     try:
         return load_catalog()
     except CatalogError as error:
@@ -43,6 +48,9 @@ def _catalog() -> Catalog:
 
 def _resolve(name: str | None, inline: str | None) -> CatalogQuery:
     """The query to run: a catalog name, a path to an ``.rq`` file, or inline text."""
+    from openskies.queries.catalog import CatalogError, parse_file
+    from openskies.queries.catalog import parse_query as parse_query_text
+
     if name and inline:
         raise _fail("give either a query NAME/file or --query, not both")
     try:
@@ -138,7 +146,11 @@ def run(
     """
     import pyoxigraph as ox
 
-    from openskies.queries.binding import substitutions_as_ntriples
+    from openskies.queries.binding import (
+        ParameterError,
+        parse_assignments,
+        substitutions_as_ntriples,
+    )
     from openskies.queries.runner import (
         InProcessExecutor,
         QueryError,
