@@ -4,8 +4,9 @@ Start-up time is mostly imports, so these tests pin down what each process
 imports rather than how long it takes (timings are too noisy on a shared
 machine to assert): the web process of a real ``openskies serve`` never
 imports the build's libraries (rdflib, the reasoner, SHACL) nor libraries
-it does not use (pydantic-settings, websockets), a query worker imports the
-engine and no web framework, and a start over a filled on-disk store does
+it does not use (pydantic-settings, websockets), nor the page templates
+(Jinja2) until a page is asked for, a query worker imports the engine and no
+web framework, and a start over a filled on-disk store does
 not read, let alone parse, the files it was loaded from.
 """
 
@@ -30,6 +31,8 @@ from shared_build import built_dir
 OPENSKIES = str(Path(sys.executable).with_name("openskies"))
 NEVER_IN_THE_WEB_PROCESS = {"rdflib", "owlready2", "pyshacl", "pydantic_settings", "websockets"}
 """Build-time libraries (loaded only when the dataset must be rebuilt) and unused ones."""
+ONLY_FOR_PAGES = {"jinja2"}
+"""Loaded when the first HTML page is rendered, not for queries (nor to build the routes)."""
 NEVER_IN_A_WORKER = {
     "fastapi",
     "starlette",
@@ -120,6 +123,7 @@ def test_serving_the_article_graph_imports_no_build_library(tmp_path):
     imported = _imported(log.read_text())
     assert "fastapi" in imported  # the log is the web process's
     assert imported & NEVER_IN_THE_WEB_PROCESS == set()
+    assert imported & ONLY_FOR_PAGES == set()
 
 
 def test_a_query_worker_imports_the_engine_and_no_web_framework():
