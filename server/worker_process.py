@@ -126,8 +126,8 @@ class WorkerProcess:
 
 
 MALLOC_TUNABLES = (
-    "glibc.malloc.tcache_count=1000:glibc.malloc.hugetlb=1"
-    ":glibc.malloc.top_pad=67108864:glibc.malloc.trim_threshold=268435456"
+    "glibc.malloc.tcache_count=1000:glibc.malloc.top_pad=67108864"
+    ":glibc.malloc.trim_threshold=268435456"
 )
 """glibc's allocator settings for query workers, unless ``GLIBC_TUNABLES`` is set already.
 
@@ -136,14 +136,14 @@ glibc's defaults a worker spent about a third of an aggregate's CPU inside
 glibc's internal malloc and free (py-spy --native, 100k triples), and the
 same query ran 30% faster in a process whose heap happened to be laid out
 otherwise. A deeper per-thread cache of freed blocks (``tcache_count``,
-default 7), a 64 MiB margin at the top of the heap (``top_pad``), keeping
-freed memory below 256 MiB (``trim_threshold``) and transparent huge pages
-for the heap (``hugetlb=1``, by madvise, so it works under the usual THP
-policy) cut a worker's CPU per query, 100k triples, one worker, medians of
-100: aggregate 4.56 -> 2.92 ms, ORDER BY + LIMIT 17.6 -> 14.8 ms, text
-filter 6.90 -> 6.29 ms, three-way join 0.51 -> 0.42 ms, point lookup 0.20 ->
-0.15 ms. Memory that is not touched is not resident: the margin costs
-address space (within ``worker_memory_mb``), not RSS.
+default 7), a 64 MiB margin at the top of the heap (``top_pad``) and keeping
+freed memory below 256 MiB (``trim_threshold``) cut a worker's CPU per
+query (100k triples, one worker, medians of 100): aggregate 4.56 -> 3.07 ms,
+ORDER BY + LIMIT 17.6 -> 15.8 ms, text filter 6.90 -> 6.41 ms, point lookup
+0.20 -> 0.16 ms, for about 2 MiB more per worker on the article graph.
+Transparent huge pages for the heap (``hugetlb=1``) took another 5-9% off
+but cost about 6 MiB per worker, which the 150 MiB budget on the article
+graph cannot spare; set ``GLIBC_TUNABLES`` to choose otherwise.
 """
 
 
