@@ -684,6 +684,10 @@ class WorkerPool:
         self._release(worker)
         return reply
 
+    def would_wait(self) -> bool:
+        """True when no query worker is idle: a request now would wait in the queue."""
+        return self._idle.qsize() == 0
+
     async def arun(self, request: dict) -> dict[str, Any]:
         """``run`` for the event loop: no thread, the loop waits on the worker's pipe."""
         if self._closing:

@@ -29,7 +29,9 @@ document, and the app without this front.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+from collections.abc import Awaitable
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -65,6 +67,40 @@ _TRUNCATED = (b"x-openskies-truncated", b"true")
 
 class _Gone(Exception):
     """The client disconnected before its request body arrived: nobody to answer."""
+
+
+def _would_wait(service: SparqlService) -> bool:
+    would_wait = getattr(service.pool, "would_wait", None)
+    return bool(would_wait and would_wait())
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Returns when the client has closed the connection (the request is already read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _unless_gone(evaluation: Awaitable[Any], receive: Receive) -> Any:
+    """``evaluation``'s result, or ``_Gone`` as soon as the client has gone.
+
+    Only used when the request must queue for a worker: wrk, a browser tab or
+    a client that timed out may close the connection while its query waits,
+    and evaluating it then (up to the query timeout) only delays the clients
+    still waiting. Cancelling takes it out of the queue; one already running
+    is finished in the background (``WorkerPool._settle_in_background``).
+    Watching costs two tasks, so requests that find an idle worker skip it.
+    """
+    task = asyncio.ensure_future(evaluation)
+    watcher = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+    if task.cancelled():
+        raise _Gone()
+    return task.result()
 
 
 class SparqlFront:
@@ -150,7 +186,11 @@ class SparqlFront:
             if operation is None:  # the service description: routed, with its own caching
                 await self.app(scope, receive, send)
                 return
-        answer, fmt, truncated = await service.evaluate(operation)
+        evaluation = service.evaluate(operation)
+        if _would_wait(service):
+            answer, fmt, truncated = await _unless_gone(evaluation, receive)
+        else:
+            answer, fmt, truncated = await evaluation
         response_headers = [(b"content-length", str(len(answer)).encode()), _VARY]
         if truncated:
             response_headers.append(_TRUNCATED)
