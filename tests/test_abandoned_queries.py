@@ -10,27 +10,22 @@ be answered when the running query ends, not after six more slow ones.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
+from serve_support import clean_env, serving
 
-OPENSKIES = str(Path(sys.executable).with_name("openskies"))
 SLOW = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 SIMPLE = "ASK { ?s ?p ?o }"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _answers(base: str) -> bool:
+    try:
+        return httpx.get(base + "/sparql", params={"query": SIMPLE}, timeout=2).is_success
+    except httpx.HTTPError:
+        return False
 
 
 @pytest.fixture(scope="module")
@@ -42,33 +37,11 @@ def one_worker_server(tmp_path_factory):
             f'<http://e.example/s{i}> <http://e.example/p{i % 7}> "v{i}" .\n' for i in range(150)
         )
     )
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OPENSKIES_")}
     # No heavy-query lane: the one worker is the only place a query can run.
-    env.update({"OPENSKIES_HEAVY_QUERY_AFTER": "600", "OPENSKIES_QUERY_TIMEOUT": "120"})
-    port = _free_port()
-    command = [OPENSKIES, "serve", "--port", str(port), "--no-access-log", "--workers", "1"]
-    command += ["--replace-data", "--data", str(data)]
-    process = subprocess.Popen(command, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, f"serve exited with {process.returncode}"
-            assert time.monotonic() < deadline, "server did not start"
-            try:
-                if httpx.get(base + "/sparql", params={"query": SIMPLE}, timeout=2).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
+    env = clean_env(OPENSKIES_HEAVY_QUERY_AFTER="600", OPENSKIES_QUERY_TIMEOUT="120")
+    arguments = ["--workers", "1", "--replace-data", "--data", str(data)]
+    with serving(arguments, env, ready=_answers) as (base, _):
         yield base
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def _query(base: str, query: str, timeout: float) -> httpx.Response:

@@ -9,62 +9,26 @@ accepts connections.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 from conftest_endpoint import DATA, PREFIX
+from serve_support import OPENSKIES, clean_env, free_port, serving
 
-OPENSKIES = str(Path(sys.executable).with_name("openskies"))
 ORIGIN = "http://client.example"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert process.poll() is None, f"serve exited with {process.returncode}"
-        assert time.monotonic() < deadline, "the port never opened"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.005)
 
 
 @pytest.fixture(scope="module")
 def fresh_server():
     """A server just started: yields (base URL, process) the moment its port opens."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OPENSKIES_")}
-    env["OPENSKIES_CORS_ORIGINS"] = f'["{ORIGIN}"]'
-    port = _free_port()
-    command = [OPENSKIES, "serve", "--port", str(port), "--no-access-log", "--workers", "1"]
-    command += ["--replace-data", "--data", str(DATA)]
-    process = subprocess.Popen(command, env=env, start_new_session=True)
-    try:
-        _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    env = clean_env(OPENSKIES_CORS_ORIGINS=f'["{ORIGIN}"]')
+    arguments = ["--workers", "1", "--replace-data", "--data", str(DATA)]
+    with serving(arguments, env) as started:
+        yield started
 
 
 def test_every_route_answers_from_the_first_moment(fresh_server) -> None:
@@ -156,8 +120,8 @@ def test_stopping_stops_the_workers(fresh_server) -> None:
 def test_data_that_does_not_parse_stops_the_server_with_the_reason(tmp_path) -> None:
     bad = tmp_path / "bad.nt"
     bad.write_text("<http://example.org/s> <http://example.org/p> \n")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OPENSKIES_")}
-    command = [OPENSKIES, "serve", "--port", str(_free_port()), "--workers", "1"]
+    env = clean_env()
+    command = [OPENSKIES, "serve", "--port", str(free_port()), "--workers", "1"]
     command += ["--replace-data", "--data", str(bad)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90)
     assert done.returncode != 0
