@@ -13,10 +13,7 @@ not read, let alone parse, the files it was loaded from.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +23,7 @@ from pathlib import Path
 
 import httpx
 from conftest_endpoint import DATA
+from serve_support import clean_env, free_port, stop
 from shared_build import built_dir
 
 OPENSKIES = str(Path(sys.executable).with_name("openskies"))
@@ -46,16 +44,11 @@ NEVER_IN_A_WORKER = {
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _clean_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OPENSKIES_")}
+    """``serve_support.clean_env`` without an inherited ``-X importtime`` switch."""
+    env = clean_env(**extra)
     env.pop("PYTHONPROFILEIMPORTTIME", None)
-    return {**env, **extra}
+    return env
 
 
 def _imported(importtime_log: str) -> set[str]:
@@ -86,7 +79,7 @@ def _serve(env: dict[str, str], log: Path) -> Iterator[str]:
 
     Workers are started without ``-X``, so the log holds the web process's imports.
     """
-    port = _free_port()
+    port = free_port()
     env = {**env, "OPENSKIES_HOST": "127.0.0.1", "OPENSKIES_PORT": str(port)}
     command = [sys.executable, "-X", "importtime", OPENSKIES, "serve", "--no-access-log"]
     with open(log, "wb") as stderr:
@@ -107,12 +100,7 @@ def _serve(env: dict[str, str], log: Path) -> Iterator[str]:
             raise AssertionError("the server did not start")
         yield base
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
 
 
 def test_serving_the_article_graph_imports_no_build_library(tmp_path):
