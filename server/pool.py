@@ -60,10 +60,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from openskies.server.worker_channel import ParentChannel
 from openskies.server.worker_process import WorkerProcess, start_worker
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class WorkerOutOfMemory(PoolError):
 
 
 def _dumps(request: dict) -> bytes:
-    """What ``Connection.send`` would write, without its per-call pickler set-up."""
+    """A request's pickle (``ParentChannel.send`` without the call in between)."""
     return pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
 
 
@@ -157,7 +157,7 @@ class _Readiness:
 @dataclass(eq=False)
 class _Worker:
     process: WorkerProcess
-    conn: Connection
+    conn: ParentChannel
     cpu: float | None = None
     """The process's CPU seconds when it last replied (it says so in each reply)."""
 
@@ -713,31 +713,29 @@ class WorkerPool:
         """
         loop = asyncio.get_running_loop()
         began = time.monotonic()
+        channel = worker.conn
         try:
-            worker.conn.send_bytes(_dumps(request))
-            fd = worker.conn.fileno()
+            channel.send_bytes(_dumps(request))
+            fd = channel.fileno()
         except (OSError, ValueError):
             worker.kill()
             raise self._crashed(worker) from None
         reply = _Readiness(loop)
 
-        def stop_watching() -> None:
-            # uvloop makes a watched descriptor non-blocking and leaves it so: restore
-            # blocking mode, or recv() of a reply that has not fully arrived (and the
-            # thread path's reads and writes) fail with BlockingIOError.
-            loop.remove_reader(fd)
-            os.set_blocking(fd, True)
+        def readable() -> None:
+            if channel.read_available():
+                reply.arrived()
 
         watch = True
         stoppable = request.get("op") == "query"
         deadline = began + self.timeout
         check_at = began + self.heavy_after
-        loop.add_reader(fd, reply.arrived)
+        loop.add_reader(fd, readable)
         try:
             while not reply.ready:
                 now = time.monotonic()
                 if now >= deadline:
-                    stop_watching()
+                    loop.remove_reader(fd)
                     worker.kill()
                     raise self._timed_out()
                 if watch and now >= check_at:
@@ -745,7 +743,7 @@ class WorkerPool:
                     if again is None:
                         watch = False  # checked: the settle thread must not count it again
                         if not self._turned_heavy(worker, stoppable):
-                            stop_watching()
+                            loop.remove_reader(fd)
                             worker.kill()
                             raise self._too_many_heavy()
                     else:
@@ -754,16 +752,19 @@ class WorkerPool:
                 await reply.wait(wake_at - now)
         except asyncio.CancelledError:
             # The client went away mid-evaluation: the reply must still be read
-            # before the worker serves anyone else, under the same limits.
-            stop_watching()
+            # before the worker serves anyone else, under the same limits. (The
+            # channel keeps any part of it read so far.)
+            loop.remove_reader(fd)
             self._settle_in_background(worker, began, watch, stoppable)
             raise
-        stop_watching()
+        loop.remove_reader(fd)
         try:
-            return self._receive(worker)
+            reply_message: dict[str, Any] = channel.take()
         except (EOFError, OSError):
             worker.kill()
             raise self._crashed(worker) from None
+        worker.cpu = reply_message.pop("cpu", None)
+        return reply_message
 
     def _settle_in_background(
         self, worker: _Worker, began: float, watch: bool, stoppable: bool

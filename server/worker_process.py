@@ -7,8 +7,8 @@ the settings) for nothing: about 0.35 s of start-up and 13 MiB per worker.
 Spawn also starts a resource-tracker process (12 MiB) this pool never
 needs. A worker needs pyoxigraph and its own module only.
 
-The parent keeps a ``multiprocessing.connection.Connection`` over one end
-of a socket pair, so the message protocol (pickled dicts) is unchanged; the
+The parent keeps a ``worker_channel.ParentChannel`` over one end of a
+socket pair (``multiprocessing.connection``'s framing of pickled dicts); the
 child gets the other end as an inherited file descriptor and reads its
 start-up settings as the first message. A worker whose parent dies sees
 end-of-file on its connection and exits.
@@ -32,14 +32,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import subprocess
-    from multiprocessing.connection import Connection
+
+    from openskies.server.worker_channel import ParentChannel
 
 _SIZE = struct.Struct("!i")
 """A message's length, big-endian, as ``multiprocessing.connection`` frames it."""
 _LARGE_SIZE = struct.Struct("!Q")
 """After a length of -1: the real length of a message over 2 GiB."""
-_SMALL = 16384
-"""Up to this size the length and the message go out in one write (as multiprocessing does)."""
+_HUGE = _SIZE.pack(-1)
+_FIRST_READ = 65536
+"""Bytes asked for by the first read of a message: most requests fit whole."""
 
 
 class ChildConnection:
@@ -52,6 +54,8 @@ class ChildConnection:
 
     def __init__(self, fd: int):
         self._fd = fd
+        self._pending = b""
+        """Bytes read past the end of the last message (the parent never sends any today)."""
 
     def fileno(self) -> int:
         return self._fd
@@ -62,34 +66,49 @@ class ChildConnection:
     def send(self, obj: Any) -> None:
         data = pickle.dumps(obj)
         size = len(data)
-        if size > 0x7FFFFFFF:
-            self._write(_SIZE.pack(-1) + _LARGE_SIZE.pack(size))
-            self._write(data)
-        elif size > _SMALL:
-            self._write(_SIZE.pack(size))
-            self._write(data)
-        else:
-            self._write(_SIZE.pack(size) + data)
+        head = _SIZE.pack(size) if size <= 0x7FFFFFFF else _HUGE + _LARGE_SIZE.pack(size)
+        # Length and message in one system call, without joining them.
+        sent = os.writev(self._fd, (head, data))
+        if sent < len(head) + size:
+            self._write(memoryview(head + data)[sent:])
 
     def recv(self) -> Any:
-        (size,) = _SIZE.unpack(self._read(_SIZE.size, first=True))
+        # One read usually brings the whole request (the parent writes it at once).
+        data = self._pending or os.read(self._fd, _FIRST_READ)
+        self._pending = b""
+        if not data:
+            raise EOFError
+        while len(data) < _SIZE.size + (_LARGE_SIZE.size if data[:4] == _HUGE else 0):
+            data += self._more()
+        (size,) = _SIZE.unpack_from(data)
+        start = _SIZE.size
         if size == -1:
-            (size,) = _LARGE_SIZE.unpack(self._read(_LARGE_SIZE.size))
-        return pickle.loads(self._read(size))
+            (size,) = _LARGE_SIZE.unpack_from(data, _SIZE.size)
+            start += _LARGE_SIZE.size
+        end = start + size
+        if len(data) < end:
+            data = data[start:] + self._read(end - len(data))
+            return pickle.loads(data)
+        self._pending = data[end:]
+        return pickle.loads(data[start:end])
 
-    def _write(self, data: bytes) -> None:
+    def _more(self) -> bytes:
+        chunk = os.read(self._fd, _FIRST_READ)
+        if not chunk:
+            raise OSError("got end of file during message")
+        return chunk
+
+    def _write(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(self._fd, view) :]
 
-    def _read(self, size: int, *, first: bool = False) -> bytes:
+    def _read(self, size: int) -> bytes:
         chunks = []
         remaining = size
         while remaining:
             chunk = os.read(self._fd, remaining)
             if not chunk:
-                if first and remaining == size:
-                    raise EOFError
                 raise OSError("got end of file during message")
             chunks.append(chunk)
             remaining -= len(chunk)
@@ -147,11 +166,12 @@ graph cannot spare; set ``GLIBC_TUNABLES`` to choose otherwise.
 """
 
 
-def start_worker(init: dict) -> tuple[WorkerProcess, Connection]:
-    """Start a worker process and send it ``init``; returns it and the parent's connection."""
+def start_worker(init: dict) -> tuple[WorkerProcess, ParentChannel]:
+    """Start a worker process and send it ``init``; returns it and the parent's channel."""
     import socket
     import subprocess
-    from multiprocessing.connection import Connection
+
+    from openskies.server.worker_channel import ParentChannel
 
     parent_end, child_end = socket.socketpair()
     child_fd = child_end.detach()
@@ -164,7 +184,7 @@ def start_worker(init: dict) -> tuple[WorkerProcess, Connection]:
         )
     finally:
         socket.socket(fileno=child_fd).close()
-    conn = Connection(parent_end.detach())
+    conn = ParentChannel(parent_end)
     conn.send(init)
     return WorkerProcess(popen), conn
 

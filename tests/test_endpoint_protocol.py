@@ -366,3 +366,25 @@ def test_own_and_predeclared_prefixes_give_the_same_answer(client, prologue):
     response = client.get("/sparql", params={"query": query, "format": "json"})
     assert response.status_code == 200, response.text
     assert int(response.json()["results"]["bindings"][0]["n"]["value"]) > 0
+
+
+def test_cors_headers_are_those_of_the_app_with_and_without_an_origin(client):
+    """The /sparql front adds CORS headers itself; they match the app's middleware's."""
+    plain = client.get("/sparql", params={"query": PEOPLE + " # plain"})
+    assert plain.headers["vary"] == "Accept, Origin"
+    assert "access-control-allow-origin" not in plain.headers
+    cached = client.get("/sparql", params={"query": PEOPLE + " # plain"})
+    assert cached.headers["x-openskies-cache"] == "hit"
+    assert cached.headers["vary"] == "Accept, Origin"
+    browser = client.get(
+        "/sparql",
+        params={"query": PEOPLE + " # plain"},
+        headers={"Origin": "https://yasgui.example"},
+    )
+    assert browser.headers["vary"] == "Accept, Origin"
+    assert browser.headers["access-control-allow-origin"] == "*"
+    refused = client.get("/sparql", params={"query": "SELECT"})
+    assert refused.status_code == 400
+    assert refused.headers["vary"].endswith("Origin")
+    routed = client.get("/void")
+    assert "Origin" in routed.headers["vary"]
