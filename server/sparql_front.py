@@ -253,7 +253,7 @@ class SparqlFront:
         response_headers.append((b"etag", etag))
         if method != "HEAD" and data_version(self.owner) == version:
             cache.put(key, Entry(list(response_headers), answer))
-        if reply is not send and vary is _VARY_ORIGIN:
+        if vary is _VARY_ORIGIN:
             response_headers[1] = vary  # _vary_origin's work, done in place
             reply = send
         await reply({"type": "http.response.start", "status": 200, "headers": response_headers})
