@@ -30,15 +30,12 @@ import time
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyoxigraph as ox
 
 from openskies.server.results import WRITERS
 from openskies.server.worker_process import ChildConnection
-
-if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
 
 RDF_FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,
@@ -419,7 +416,7 @@ def _collect_less_often() -> None:
     gc.set_threshold(10_000, middle, old)
 
 
-def worker_main(conn: ChildConnection | Connection, init: dict) -> None:
+def worker_main(conn: ChildConnection, init: dict) -> None:
     """Entry point of a worker process: load, say ready, then serve requests until EOF.
 
     Every reply carries ``cpu``, the process's CPU time so far, so that the
