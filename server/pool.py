@@ -59,6 +59,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,14 +127,20 @@ def _dumps(request: dict) -> bytes:
 
 
 class _Readiness:
-    """A worker's reply arriving, or a timer running out, on the event loop."""
+    """A worker's reply arriving, or a timer running out, on the event loop.
 
-    __slots__ = ("loop", "future", "ready")
+    The loop's reader callback fills in the reply (``message``) or marks the
+    worker broken (``failed``) before it wakes the waiting task.
+    """
+
+    __slots__ = ("loop", "future", "ready", "message", "failed")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.future: asyncio.Future[None] | None = None
         self.ready = False
+        self.message: dict[str, Any] | None = None
+        self.failed = False
 
     def arrived(self) -> None:
         self.ready = True
@@ -152,6 +159,21 @@ class _Readiness:
         finally:
             timer.cancel()
             self.future = None
+
+
+def _send_request(worker: _Worker, payload: bytes) -> float | None:
+    """Send a request's bytes to an idle worker: when it went, or None if the worker is gone.
+
+    A worker that died while idle has closed its end of the socket, so the
+    send fails at once (EPIPE): the request was not evaluated and can go to
+    another worker. This replaces asking the process whether it is alive,
+    a system call per request.
+    """
+    try:
+        worker.conn.send_bytes(payload)
+    except (OSError, ValueError):
+        return None
+    return time.monotonic()
 
 
 @dataclass(eq=False)
@@ -183,31 +205,52 @@ class _ThreadWaiter:
 
 
 class _TaskWaiter:
-    """An asyncio task waiting for an idle worker; the hand-over runs on its loop."""
+    """An asyncio task waiting for an idle worker; the hand-over runs on its loop.
 
-    def __init__(self, idle: IdleWorkers) -> None:
+    The waiter carries its request's bytes, and whoever hands it a worker
+    sends them at once: usually the reader callback that has just taken the
+    worker's previous reply (``WorkerPool._aexchange``). So a busy worker
+    goes from one request to the next without waiting for two task
+    resumptions on a loop that also serves HTTP.
+    """
+
+    __slots__ = ("loop", "thread", "future", "idle", "payload", "sent_at")
+
+    def __init__(self, idle: IdleWorkers, payload: bytes) -> None:
         self.loop = asyncio.get_running_loop()
         self.thread = threading.get_ident()
-        self.future: asyncio.Future[_Worker] = self.loop.create_future()
+        self.future: asyncio.Future[_Worker | None] = self.loop.create_future()
         self.idle = idle
+        self.payload = payload
+        self.sent_at: float | None = None
 
     def offer(self, worker: _Worker) -> bool:
-        if threading.get_ident() == self.thread and not self.future.done():
+        if threading.get_ident() == self.thread:
             # Released on the waiter's own loop (the usual case): no wake-up write.
-            self.future.set_result(worker)
+            if self.future.done():  # timed out or cancelled: the next waiter gets it
+                return False
+            self._take(worker)
             return True
 
         def hand_over() -> None:
             if self.future.done():  # timed out or cancelled meanwhile: pass it on
                 self.idle.put(worker)
             else:
-                self.future.set_result(worker)
+                self._take(worker)
 
         try:
             self.loop.call_soon_threadsafe(hand_over)
         except RuntimeError:  # the loop is closed
             return False
         return True
+
+    def _take(self, worker: _Worker) -> None:
+        self.sent_at = _send_request(worker, self.payload)
+        self.future.set_result(worker)
+
+    def expire(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
 
 
 class IdleWorkers:
@@ -248,24 +291,42 @@ class IdleWorkers:
                 return None
         return waiter.worker  # offered just as the wait ended
 
-    async def aget(self, timeout: float) -> _Worker | None:
-        """Wait on the event loop for up to ``timeout`` s; None if none became idle."""
+    async def aget(
+        self,
+        timeout: float,
+        payload: bytes,
+        abandoned: Callable[[_Worker, float | None], None],
+    ) -> tuple[_Worker, float | None] | None:
+        """An idle worker with ``payload`` already sent to it, and when it was sent.
+
+        Waits on the event loop for up to ``timeout`` s (None if no worker
+        became idle). The time is None when the worker turned out to be dead
+        (see ``_send_request``). If the task is cancelled just after a
+        worker was handed over, ``abandoned(worker, sent_at)`` gets it.
+        """
         with self._lock:
             if self._free:
-                return self._free.popleft()
-            waiter = _TaskWaiter(self)
-            self._waiters.append(waiter)
+                worker = self._free.popleft()
+                waiter = None
+            else:
+                waiter = _TaskWaiter(self, payload)
+                self._waiters.append(waiter)
+        if waiter is None:
+            return worker, _send_request(worker, payload)
+        timer = waiter.loop.call_later(max(0.0, timeout), waiter.expire)
         try:
-            return await asyncio.wait_for(waiter.future, timeout)
-        except TimeoutError:
-            if waiter.future.done() and not waiter.future.cancelled():
-                return waiter.future.result()  # handed over as the time ran out
-            return None
+            got = await waiter.future
+        except asyncio.CancelledError:
+            future = waiter.future
+            if future.done() and not future.cancelled() and future.result() is not None:
+                abandoned(future.result(), waiter.sent_at)  # handed over as we were cancelled
+            raise
         finally:
-            # A cancelled waiter passes on any worker offered to it (see _TaskWaiter).
+            timer.cancel()
             with self._lock:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
+        return None if got is None else (got, waiter.sent_at)
 
 
 class WorkerPool:
@@ -689,45 +750,66 @@ class WorkerPool:
         return self._idle.qsize() == 0
 
     async def arun(self, request: dict) -> dict[str, Any]:
-        """``run`` for the event loop: no thread, the loop waits on the worker's pipe."""
+        """``run`` for the event loop: no thread, the loop waits on the worker's socket."""
         if self._closing:
             raise PoolBusy("The server is shutting down.")
+        payload = _dumps(self._message(request))
+        stoppable = request.get("op") == "query"
+
+        def abandoned(worker: _Worker, sent_at: float | None) -> None:
+            if sent_at is None:
+                self._lost(worker)
+            else:
+                self._settle_in_background(worker, sent_at, True, stoppable)
+
         deadline = time.monotonic() + self.queue_timeout
-        while not self._usable(
-            worker := await self._idle.aget(max(0.0, deadline - time.monotonic()))
-        ):
-            pass
+        while True:
+            got = await self._idle.aget(max(0.0, deadline - time.monotonic()), payload, abandoned)
+            if got is None:
+                raise PoolBusy("All query workers are busy; try again shortly.")
+            worker, sent_at = got
+            if sent_at is not None:
+                break
+            # Died while idle (killed from outside, out of memory): not this request's fault.
+            self._lost(worker)
         try:
-            reply = await self._aexchange(worker, self._message(request))
+            return await self._aexchange(worker, sent_at, stoppable)
         except PoolError:
             self._lost(worker)
             raise
-        self._release(worker)
-        return reply
 
-    async def _aexchange(self, worker: _Worker, request: dict) -> dict[str, Any]:
-        """``_exchange`` on the event loop: one future, woken by the reply or a timer.
+    async def _aexchange(self, worker: _Worker, began: float, stoppable: bool) -> dict[str, Any]:
+        """Wait on the event loop for the reply to the request sent to ``worker`` at ``began``.
 
-        (``asyncio.wait`` and ``wait_for`` cost several futures and callbacks
-        per call, a measurable share of a small query's time.)
+        One future, woken by the reply or a timer (``asyncio.wait`` and
+        ``wait_for`` cost several futures and callbacks per call, a
+        measurable share of a small query's time). The reader callback takes
+        a complete reply and releases the worker itself, which sends the next
+        queued request right there (see ``_TaskWaiter``).
         """
         loop = asyncio.get_running_loop()
-        began = time.monotonic()
         channel = worker.conn
-        try:
-            channel.send_bytes(_dumps(request))
-            fd = channel.fileno()
-        except (OSError, ValueError):
-            worker.kill()
-            raise self._crashed(worker) from None
+        fd = channel.fileno()
         reply = _Readiness(loop)
 
         def readable() -> None:
-            if channel.read_available():
-                reply.arrived()
+            if not channel.read_available():
+                return
+            loop.remove_reader(fd)
+            try:
+                message: dict[str, Any] = channel.take()
+            except (EOFError, OSError):
+                reply.failed = True
+            else:
+                worker.cpu = message.pop("cpu", None)
+                reply.message = message
+                try:
+                    self._release(worker)
+                except Exception:  # a callback must not raise; the reply stands
+                    log.exception("could not release a query worker")
+            reply.arrived()
 
         watch = True
-        stoppable = request.get("op") == "query"
         deadline = began + self.timeout
         check_at = began + self.heavy_after
         loop.add_reader(fd, readable)
@@ -751,20 +833,21 @@ class WorkerPool:
                 wake_at = min(check_at, deadline) if watch else deadline
                 await reply.wait(wake_at - now)
         except asyncio.CancelledError:
+            if reply.ready:  # answered (and released) or broken just as the client left
+                if reply.failed:
+                    self._lost(worker)
+                raise
             # The client went away mid-evaluation: the reply must still be read
             # before the worker serves anyone else, under the same limits. (The
             # channel keeps any part of it read so far.)
             loop.remove_reader(fd)
             self._settle_in_background(worker, began, watch, stoppable)
             raise
-        loop.remove_reader(fd)
-        try:
-            reply_message: dict[str, Any] = channel.take()
-        except (EOFError, OSError):
+        if reply.failed:
             worker.kill()
-            raise self._crashed(worker) from None
-        worker.cpu = reply_message.pop("cpu", None)
-        return reply_message
+            raise self._crashed(worker)
+        assert reply.message is not None
+        return reply.message
 
     def _settle_in_background(
         self, worker: _Worker, began: float, watch: bool, stoppable: bool
