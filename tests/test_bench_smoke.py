@@ -32,6 +32,7 @@ def test_runner_smoke(tmp_path):
     command = [sys.executable, "-m", "bench", "--sizes", "600", "--seconds", "1"]
     command += ["--connections", "2", "--systems", "ours-memory", "--tool", "python"]
     command += ["--workers", "1", "--workdir", str(tmp_path / "work"), "--out", str(out)]
+    command += ["--repeats", "2"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((out / "report.json").read_text())
@@ -40,4 +41,10 @@ def test_runner_smoke(tmp_path):
     assert ours["rows"]["aggregate"] > 0 and ours["rows"]["point"] > 0
     assert {"point@2", "catalog@2", "catalog_repeated@2"} <= set(ours["runs"])
     assert all(run["requests"] > 0 for run in ours["runs"].values())
-    assert "| point@2 |" in (out / "report.md").read_text()
+    # Two starts: each figure is the median of two runs, and the spread is reported.
+    assert ours["starts"] == 2
+    point = ours["runs"]["point@2"]
+    assert len(point["rps_each"]) == 2
+    assert min(point["rps_each"]) <= point["rps"] <= max(point["rps_each"])
+    table = (out / "report.md").read_text()
+    assert "| point@2 |" in table and "(starts: " in table
