@@ -481,3 +481,48 @@ def test_any_number_of_variables(engine, width):
         variables, rows = _solutions(engine.store, query)
         assert reply["body"] == REFERENCES[fmt](variables, rows)
         assert len(rows) == 2
+
+
+# --- the engine's own JSON, within the row cap -------------------------------------------
+
+
+def _unbound_rows(count: int) -> str:
+    """``count`` solutions with nothing bound: the fewest bytes a row can take in JSON."""
+    return f"SELECT ?x WHERE {{ VALUES ?x {{ {'UNDEF ' * count}}} }}"
+
+
+@pytest.mark.parametrize("max_rows", [0, 1, 39, 40, 41, 54, 55, 56, 100])
+def test_json_answers_are_cut_at_the_cap_whichever_writer_writes_them(engine, max_rows):
+    """pyoxigraph writes a JSON answer only when its size proves it within ``max_rows``;
+    otherwise the worker reads and counts the rows itself. Either way the bytes are the
+    same, and an answer over the cap is cut and flagged."""
+    query = _unbound_rows(40)
+    reply = engine.handle(_request(query, max_rows=max_rows))
+    rows = [(None,)] * 40
+    assert reply == {
+        "ok": True,
+        "body": reference_json(["x"], rows[:max_rows]),
+        "truncated": max_rows < 40,
+        "kind": "solutions",
+    }
+
+
+def test_the_engine_writes_answers_that_fit_and_declines_the_rest(engine):
+    from openskies.server.worker import JSON_ROW_BYTES, engine_json_reply
+
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
+    results = engine.store.query(query, use_default_graph_as_union=True)
+    variables = [variable.value for variable in results.variables]
+    rows = [tuple(solution) for solution in results]
+    expected = reference_json(variables, rows)
+    enough = -(-len(expected) // JSON_ROW_BYTES)  # the least cap that proves the size safe
+    assert enough > len(rows)
+    answer = engine.store.query(query, use_default_graph_as_union=True)
+    assert engine_json_reply(answer, enough) == {
+        "ok": True,
+        "body": expected,
+        "truncated": False,
+        "kind": "solutions",
+    }
+    answer = engine.store.query(query, use_default_graph_as_union=True)
+    assert engine_json_reply(answer, enough - 1) is None
