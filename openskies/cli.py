@@ -314,6 +314,7 @@ def serve(
     starting = StartingBackend(make_backend(settings))
     import uvicorn
 
+    from openskies.server.http_protocol import CoalescingHttpToolsProtocol
     from openskies.server.staged import StagedApp
 
     uvicorn.run(
@@ -321,6 +322,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         access_log=access_log,
+        http=CoalescingHttpToolsProtocol,
         ws=NO_WEBSOCKETS,
     )
 
@@ -344,6 +346,8 @@ def _serve_processes(settings: Settings, access_log: bool) -> None:
         if not store.store_initialized(directory):
             sources = [str(path) for path in dataset_sources(settings)]
             store.prepare_disk_store(str(directory / store.PRIMARY), sources)
+    from openskies.server.http_protocol import CoalescingHttpToolsProtocol
+
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
     uvicorn.run(
         "openskies.server.staged:app_from_environment",
@@ -352,6 +356,7 @@ def _serve_processes(settings: Settings, access_log: bool) -> None:
         host=settings.host,
         port=settings.port,
         access_log=access_log,
+        http=CoalescingHttpToolsProtocol,
         ws=NO_WEBSOCKETS,
     )
 
