@@ -133,7 +133,7 @@ class _Readiness:
     worker broken (``failed``) before it wakes the waiting task.
     """
 
-    __slots__ = ("loop", "future", "ready", "message", "failed")
+    __slots__ = ("loop", "future", "ready", "message", "failed", "watch")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -141,6 +141,8 @@ class _Readiness:
         self.ready = False
         self.message: dict[str, Any] | None = None
         self.failed = False
+        self.watch = True
+        """Whether the request may still turn heavy (False once it has been counted)."""
 
     def arrived(self) -> None:
         self.ready = True
@@ -161,19 +163,26 @@ class _Readiness:
             self.future = None
 
 
-def _send_request(worker: _Worker, payload: bytes) -> float | None:
+def _send_request(worker: _Worker, payload: bytes, reply: _Readiness) -> float | None:
     """Send a request's bytes to an idle worker: when it went, or None if the worker is gone.
 
-    A worker that died while idle has closed its end of the socket, so the
-    send fails at once (EPIPE): the request was not evaluated and can go to
-    another worker. This replaces asking the process whether it is alive,
-    a system call per request.
+    ``reply`` is installed first, so that however soon the answer comes the
+    loop's reader knows whose it is. A worker that died while idle has
+    closed its end of the socket, so the send fails at once (EPIPE): the
+    request was not evaluated and can go to another worker. This replaces
+    asking the process whether it is alive, a system call per request.
     """
+    worker.reply = reply
     try:
         worker.conn.send_bytes(payload)
     except (OSError, ValueError):
+        worker.reply = None
         return None
     return time.monotonic()
+
+
+UNWATCH_WAIT = 5.0
+"""Longest a thread waits for the event loop to stop watching a worker it takes over."""
 
 
 @dataclass(eq=False)
@@ -182,8 +191,44 @@ class _Worker:
     conn: ParentChannel
     cpu: float | None = None
     """The process's CPU seconds when it last replied (it says so in each reply)."""
+    loop: asyncio.AbstractEventLoop | None = None
+    """The event loop whose reader watches the socket. The reader stays between
+    requests: adding and removing it cost six ``epoll_ctl`` calls and an
+    ``ioctl`` per request in uvloop. A thread that takes the worker over
+    (``unwatch``) removes it first, so that only one side ever reads."""
+    reply: _Readiness | None = None
+    """The loop's request in flight, whose reply the reader fills in."""
+
+    def unwatch(self) -> None:
+        """Stop the loop's reader, from any thread (waiting for the loop if need be)."""
+        loop = self.loop
+        if loop is None:
+            return
+        self.loop = None
+        if loop.is_closed():
+            return
+        fd = self.conn.fileno()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            loop.remove_reader(fd)
+            return
+        removed = threading.Event()
+
+        def remove() -> None:
+            loop.remove_reader(fd)
+            removed.set()
+
+        try:
+            loop.call_soon_threadsafe(remove)
+        except RuntimeError:  # closed meanwhile
+            return
+        removed.wait(UNWATCH_WAIT)
 
     def kill(self) -> None:
+        self.unwatch()  # before the socket closes: its descriptor number may be reused
         with contextlib.suppress(Exception):
             self.conn.close()
         if self.process.is_alive():
@@ -214,14 +259,15 @@ class _TaskWaiter:
     resumptions on a loop that also serves HTTP.
     """
 
-    __slots__ = ("loop", "thread", "future", "idle", "payload", "sent_at")
+    __slots__ = ("loop", "thread", "future", "idle", "payload", "reply", "sent_at")
 
-    def __init__(self, idle: IdleWorkers, payload: bytes) -> None:
+    def __init__(self, idle: IdleWorkers, payload: bytes, reply: _Readiness) -> None:
         self.loop = asyncio.get_running_loop()
         self.thread = threading.get_ident()
         self.future: asyncio.Future[_Worker | None] = self.loop.create_future()
         self.idle = idle
         self.payload = payload
+        self.reply = reply
         self.sent_at: float | None = None
 
     def offer(self, worker: _Worker) -> bool:
@@ -245,7 +291,7 @@ class _TaskWaiter:
         return True
 
     def _take(self, worker: _Worker) -> None:
-        self.sent_at = _send_request(worker, self.payload)
+        self.sent_at = _send_request(worker, self.payload, self.reply)
         self.future.set_result(worker)
 
     def expire(self) -> None:
@@ -295,6 +341,7 @@ class IdleWorkers:
         self,
         timeout: float,
         payload: bytes,
+        reply: _Readiness,
         abandoned: Callable[[_Worker, float | None], None],
     ) -> tuple[_Worker, float | None] | None:
         """An idle worker with ``payload`` already sent to it, and when it was sent.
@@ -309,10 +356,10 @@ class IdleWorkers:
                 worker = self._free.popleft()
                 waiter = None
             else:
-                waiter = _TaskWaiter(self, payload)
+                waiter = _TaskWaiter(self, payload, reply)
                 self._waiters.append(waiter)
         if waiter is None:
-            return worker, _send_request(worker, payload)
+            return worker, _send_request(worker, payload, reply)
         timer = waiter.loop.call_later(max(0.0, timeout), waiter.expire)
         try:
             got = await waiter.future
@@ -388,6 +435,8 @@ class WorkerPool:
         """Queries stopped because every heavy slot was taken."""
         self.peak_workers = 0
         """The most query workers alive or starting at once."""
+        self._settling: set[asyncio.Task[None]] = set()
+        """Tasks finishing requests whose clients have gone (kept from the garbage collector)."""
 
     @property
     def heavy_running(self) -> int:
@@ -737,6 +786,7 @@ class WorkerPool:
         deadline = time.monotonic() + self.queue_timeout
         while not self._usable(worker := self._idle.get(max(0.0, deadline - time.monotonic()))):
             pass
+        worker.unwatch()  # this thread reads the reply, not the loop
         try:
             reply = self._exchange(worker, self._message(request))
         except PoolError:
@@ -753,18 +803,22 @@ class WorkerPool:
         """``run`` for the event loop: no thread, the loop waits on the worker's socket."""
         if self._closing:
             raise PoolBusy("The server is shutting down.")
+        loop = asyncio.get_running_loop()
         payload = _dumps(self._message(request))
         stoppable = request.get("op") == "query"
+        reply = _Readiness(loop)
 
         def abandoned(worker: _Worker, sent_at: float | None) -> None:
             if sent_at is None:
                 self._lost(worker)
             else:
-                self._settle_in_background(worker, sent_at, True, stoppable)
+                self._settle_later(worker, reply, sent_at, stoppable)
 
         deadline = time.monotonic() + self.queue_timeout
         while True:
-            got = await self._idle.aget(max(0.0, deadline - time.monotonic()), payload, abandoned)
+            got = await self._idle.aget(
+                max(0.0, deadline - time.monotonic()), payload, reply, abandoned
+            )
             if got is None:
                 raise PoolBusy("All query workers are busy; try again shortly.")
             worker, sent_at = got
@@ -773,94 +827,107 @@ class WorkerPool:
             # Died while idle (killed from outside, out of memory): not this request's fault.
             self._lost(worker)
         try:
-            return await self._aexchange(worker, sent_at, stoppable)
+            return await self._await_reply(worker, reply, sent_at, stoppable)
+        except asyncio.CancelledError:
+            if not reply.ready:
+                # The client went away mid-evaluation: the reply must still be read
+                # before the worker serves anyone else, under the same limits.
+                self._settle_later(worker, reply, sent_at, stoppable)
+            elif reply.failed:
+                self._lost(worker)
+            raise
         except PoolError:
             self._lost(worker)
             raise
 
-    async def _aexchange(self, worker: _Worker, began: float, stoppable: bool) -> dict[str, Any]:
-        """Wait on the event loop for the reply to the request sent to ``worker`` at ``began``.
+    def _readable(self, worker: _Worker, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop's reader for ``worker``: takes a whole reply and releases the worker.
 
-        One future, woken by the reply or a timer (``asyncio.wait`` and
-        ``wait_for`` cost several futures and callbacks per call, a
-        measurable share of a small query's time). The reader callback takes
-        a complete reply and releases the worker itself, which sends the next
-        queued request right there (see ``_TaskWaiter``).
+        Releasing it here sends the next queued request at once (see
+        ``_TaskWaiter``), before the task that waits for this reply resumes.
         """
-        loop = asyncio.get_running_loop()
-        channel = worker.conn
-        fd = channel.fileno()
-        reply = _Readiness(loop)
-
-        def readable() -> None:
-            if not channel.read_available():
-                return
+        fd = worker.conn.fileno()
+        reply = worker.reply
+        if worker.loop is not loop or reply is None:
+            # Not ours any more, or readable with nothing asked (the worker closed
+            # its end while idle): stop watching. The next send finds it gone.
+            if worker.loop is loop:
+                worker.loop = None
             loop.remove_reader(fd)
+            return
+        if not worker.conn.read_available():
+            return
+        worker.reply = None
+        try:
+            message: dict[str, Any] = worker.conn.take()
+        except (EOFError, OSError):
+            reply.failed = True
+            worker.loop = None
+            loop.remove_reader(fd)
+        else:
+            worker.cpu = message.pop("cpu", None)
+            reply.message = message
             try:
-                message: dict[str, Any] = channel.take()
-            except (EOFError, OSError):
-                reply.failed = True
-            else:
-                worker.cpu = message.pop("cpu", None)
-                reply.message = message
-                try:
-                    self._release(worker)
-                except Exception:  # a callback must not raise; the reply stands
-                    log.exception("could not release a query worker")
-            reply.arrived()
+                self._release(worker)
+            except Exception:  # a callback must not raise; the reply stands
+                log.exception("could not release a query worker")
+        reply.arrived()
 
-        watch = True
+    async def _await_reply(
+        self, worker: _Worker, reply: _Readiness, began: float, stoppable: bool
+    ) -> dict[str, Any]:
+        """The reply to the request sent to ``worker`` at ``began``, under the time limits.
+
+        One future, woken by the reader or a timer (``asyncio.wait`` and
+        ``wait_for`` cost several futures and callbacks per call, a
+        measurable share of a small query's time). The worker is killed
+        before a timeout, a heavy refusal or a crash is raised.
+        """
+        loop = reply.loop
+        if worker.loop is not loop and not reply.ready:
+            worker.unwatch()  # another loop's (a closed one, in tests)
+            loop.add_reader(worker.conn.fileno(), self._readable, worker, loop)
+            worker.loop = loop
         deadline = began + self.timeout
         check_at = began + self.heavy_after
-        loop.add_reader(fd, readable)
-        try:
-            while not reply.ready:
-                now = time.monotonic()
-                if now >= deadline:
-                    loop.remove_reader(fd)
-                    worker.kill()
-                    raise self._timed_out()
-                if watch and now >= check_at:
-                    again = self._heavy_recheck(worker)
-                    if again is None:
-                        watch = False  # checked: the settle thread must not count it again
-                        if not self._turned_heavy(worker, stoppable):
-                            loop.remove_reader(fd)
-                            worker.kill()
-                            raise self._too_many_heavy()
-                    else:
-                        check_at = now + again
-                wake_at = min(check_at, deadline) if watch else deadline
-                await reply.wait(wake_at - now)
-        except asyncio.CancelledError:
-            if reply.ready:  # answered (and released) or broken just as the client left
-                if reply.failed:
-                    self._lost(worker)
-                raise
-            # The client went away mid-evaluation: the reply must still be read
-            # before the worker serves anyone else, under the same limits. (The
-            # channel keeps any part of it read so far.)
-            loop.remove_reader(fd)
-            self._settle_in_background(worker, began, watch, stoppable)
-            raise
+        while not reply.ready:
+            now = time.monotonic()
+            if now >= deadline:
+                worker.reply = None
+                worker.kill()
+                raise self._timed_out()
+            if reply.watch and now >= check_at:
+                again = self._heavy_recheck(worker)
+                if again is None:
+                    reply.watch = False  # counted: a settling task must not count it again
+                    if not self._turned_heavy(worker, stoppable):
+                        worker.reply = None
+                        worker.kill()
+                        raise self._too_many_heavy()
+                else:
+                    check_at = now + again
+            wake_at = min(check_at, deadline) if reply.watch else deadline
+            await reply.wait(wake_at - now)
         if reply.failed:
             worker.kill()
             raise self._crashed(worker)
         assert reply.message is not None
         return reply.message
 
-    def _settle_in_background(
-        self, worker: _Worker, began: float, watch: bool, stoppable: bool
+    def _settle_later(
+        self, worker: _Worker, reply: _Readiness, began: float, stoppable: bool
     ) -> None:
-        def settle() -> None:
+        """Let the loop finish a request whose client has gone (the reader releases it)."""
+
+        async def settle() -> None:
             try:
-                self._wait_reply(worker, began, watch, stoppable)
+                await self._await_reply(worker, reply, began, stoppable)
             except PoolError:
                 self._lost(worker)
-                return
-            self._release(worker)
 
-        threading.Thread(target=settle, name="openskies-settle", daemon=True).start()
+        task = reply.loop.create_task(settle())
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
 
     def write(self, request: dict) -> dict[str, Any]:
         """Apply a write on the writer process and publish the new snapshot."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 
 import httpx
 import pytest
@@ -44,6 +45,15 @@ class RecordingTransport:
         self.calls.append(("pause_reading", ()))
 
 
+def _run(coroutine):
+    """``asyncio.run`` in a thread of its own (other tests may leave a loop running here)."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(asyncio.run(coroutine)))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
 def _sent(transport: RecordingTransport) -> bytes:
     return b"".join(b"".join(chunks) for name, chunks in transport.calls if name != "close")
 
@@ -58,7 +68,7 @@ def test_head_and_body_go_out_in_one_call():
         await asyncio.sleep(0)
         return raw
 
-    raw = asyncio.run(scenario())
+    raw = _run(scenario())
     assert raw.calls == [("writelines", (HEAD, b"hello"))]
 
 
@@ -73,7 +83,7 @@ def test_a_head_without_body_leaves_when_the_loop_turns():
         coalescing.write(b"hello")
         return raw
 
-    raw = asyncio.run(scenario())
+    raw = _run(scenario())
     assert _sent(raw) == b"HTTP/1.1 304 Not Modified\r\netag: x\r\n\r\n" + HEAD + b"hello"
 
 
@@ -88,18 +98,22 @@ def test_close_sends_a_held_head_first_and_order_never_changes():
         await asyncio.sleep(0)
         return raw
 
-    raw = asyncio.run(scenario())
+    raw = _run(scenario())
     assert _sent(raw) == HEAD + b"hello" + b"HTTP/1.1 200 OK\r\n\r\n"
     assert raw.calls[-1] == ("close", ())
 
 
 def test_everything_else_is_the_transport_s():
     raw = RecordingTransport()
-    coalescing = CoalescingTransport(raw, asyncio.new_event_loop())
-    assert coalescing.get_extra_info("peername") == ("127.0.0.1", 1)
-    coalescing.pause_reading()
-    assert raw.calls == [("pause_reading", ())]
-    assert coalescing.is_closing() is False
+    loop = asyncio.new_event_loop()
+    try:
+        coalescing = CoalescingTransport(raw, loop)
+        assert coalescing.get_extra_info("peername") == ("127.0.0.1", 1)
+        coalescing.pause_reading()
+        assert raw.calls == [("pause_reading", ())]
+        assert coalescing.is_closing() is False
+    finally:
+        loop.close()
 
 
 def _answers(base: str) -> bool:
