@@ -254,7 +254,7 @@ class _TaskWaiter:
 
     The waiter carries its request's bytes, and whoever hands it a worker
     sends them at once: usually the reader callback that has just taken the
-    worker's previous reply (``WorkerPool._aexchange``). So a busy worker
+    worker's previous reply (``WorkerPool._readable``). So a busy worker
     goes from one request to the next without waiting for two task
     resumptions on a loop that also serves HTTP.
     """

@@ -92,7 +92,7 @@ async def _unless_gone(evaluation: Awaitable[Any], receive: Receive) -> Any:
     client that timed out may close the connection while its query waits,
     and evaluating it then (up to the query timeout) only delays the clients
     still waiting. Cancelling takes it out of the queue; one already running
-    is finished in the background (``WorkerPool._settle_in_background``).
+    is finished in the background (``WorkerPool._settle_later``).
     The watcher (a task reading the connection) starts only after
     ``WATCH_AFTER`` seconds: it cost 4% of throughput at 1,000 triples when
     every queued request had one, and a queue that moves that fast wastes
