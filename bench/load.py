@@ -63,6 +63,9 @@ def start_server(env: dict[str, str], timeout: float = 180.0) -> tuple[subproces
         "--log-level",
         "warning",
         "--no-access-log",
+        # As ``openskies serve`` runs it: each response's head and body in one write.
+        "--http",
+        "openskies.server.http_protocol:CoalescingHttpToolsProtocol",
     ]
     # Only the settings given here: nothing inherited from the caller's OPENSKIES_* variables.
     inherited = {
