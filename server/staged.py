@@ -27,6 +27,7 @@ from starlette.datastructures import State
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from openskies.server.gc_tuning import collect_less_often
 from openskies.server.service import SparqlService
 from openskies.server.sparql_front import SparqlFront
 from openskies.server.store import StartingBackend, make_backend
@@ -111,6 +112,7 @@ class StagedApp:
             app.state.service = self.state.service
             app.middleware_stack = app.build_middleware_stack()
             self.full = app
+            collect_less_often()
         except Exception:
             log.exception("building the web app failed; only /sparql queries are answered")
         finally:
