@@ -87,38 +87,33 @@ def bench_system(
     }
     try:
         entry["answers"] = check_rows(running, {**shapes, **catalog})
+
+        def measure(queries: list[str], connections: int, *, distinct: bool) -> dict:
+            run = workload.run_load(
+                running.base,
+                running.path,
+                queries,
+                connections=connections,
+                seconds=args.seconds,
+                distinct=distinct,
+                tool=args.tool,
+            )
+            return {**run.as_dict(), "drain_s": workload.settle(running.base, running.path)}
+
         for connections in args.connections:
             for query_name, query in shapes.items():
-                run = workload.run_load(
-                    running.base,
-                    running.path,
-                    [query],
-                    connections=connections,
-                    seconds=args.seconds,
-                    distinct=True,
-                    tool=args.tool,
+                entry["runs"][f"{query_name}@{connections}"] = measure(
+                    [query], connections, distinct=True
                 )
-                entry["runs"][f"{query_name}@{connections}"] = {
-                    **run.as_dict(),
-                    "drain_s": workload.settle(running.base, running.path),
-                }
             if catalog:
-                for label, distinct in (("catalog", True), ("catalog_repeated", False)):
-                    if not distinct:
-                        workload.warm_up(running.base, running.path, list(catalog.values()))
-                    run = workload.run_load(
-                        running.base,
-                        running.path,
-                        list(catalog.values()),
-                        connections=connections,
-                        seconds=args.seconds,
-                        distinct=distinct,
-                        tool=args.tool,
-                    )
-                    entry["runs"][f"{label}@{connections}"] = {
-                        **run.as_dict(),
-                        "drain_s": workload.settle(running.base, running.path),
-                    }
+                questions = list(catalog.values())
+                entry["runs"][f"catalog@{connections}"] = measure(
+                    questions, connections, distinct=True
+                )
+                workload.warm_up(running.base, running.path, questions)
+                entry["runs"][f"catalog_repeated@{connections}"] = measure(
+                    questions, connections, distinct=False
+                )
         entry["peak_rss_mib"] = round(systems.peak_rss_mib(running.process.pid), 1)
     finally:
         running.stop()
@@ -133,9 +128,9 @@ def merge_starts(starts: list[dict]) -> dict:
     """One system's entry from several starts: medians, with each run's spread kept.
 
     Why starts and not longer runs: the same engine's speed on the same query
-    differs by up to a quarter from one process start to the next (memory
-    layout; measured on the Oxigraph server itself at 100k triples), so one
-    start per system makes a ratio partly luck. Peak RSS is the largest seen.
+    varies from one process start to the next (the Oxigraph server's own 100k
+    aggregate: 653 to 1,167 rps over nine starts, for reasons not known), so
+    one start per system makes a ratio partly luck. Peak RSS is the largest seen.
     """
     good = [entry for entry in starts if "error" not in entry]
     if not good:
