@@ -526,3 +526,15 @@ def test_the_engine_writes_answers_that_fit_and_declines_the_rest(engine):
     }
     answer = engine.store.query(query, use_default_graph_as_union=True)
     assert engine_json_reply(answer, enough - 1) is None
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_the_engine_json_is_byte_for_byte_ours(store, name):
+    """Whichever writer a JSON answer takes (``engine_json_reply`` or ``write_json``), the
+    client gets the same bytes, for every case of the test data."""
+    from openskies.server.worker import engine_json_reply
+
+    variables, rows = _solutions(store, QUERIES[name])
+    reply = engine_json_reply(store.query(QUERIES[name]), 1_000_000)
+    assert reply is not None
+    assert reply["body"] == write_json(variables, rows)
