@@ -7,6 +7,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from openskies.server.body import decode, media_type_of, parse_form, read_body
 from openskies.server.deps import ServiceDep, SettingsDep, require_writer
 from openskies.server.errors import ProtocolError, error_responses
+from openskies.server.update_dataset import (
+    USING_DEFAULT,
+    USING_NAMED,
+    DatasetConflict,
+    with_protocol_dataset,
+)
 
 router = APIRouter(tags=["SPARQL 1.1 Update"])
 
@@ -22,12 +28,27 @@ router = APIRouter(tags=["SPARQL 1.1 Update"])
     summary="SPARQL 1.1 Update (form 'update=' or application/sparql-update); needs the token",
     dependencies=[Depends(require_writer)],
     openapi_extra={
+        "parameters": [
+            {
+                "name": USING_DEFAULT,
+                "in": "query",
+                "schema": {"type": "array", "items": {"type": "string"}},
+                "description": "Graph(s) whose merge is the default graph of every WHERE "
+                "(as USING); not with USING, USING NAMED or WITH in the update",
+            },
+            {
+                "name": USING_NAMED,
+                "in": "query",
+                "schema": {"type": "array", "items": {"type": "string"}},
+                "description": "Graph(s) available to GRAPH in every WHERE (as USING NAMED)",
+            },
+        ],
         "requestBody": {
             "content": {
                 "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
                 "application/sparql-update": {"schema": {"type": "string"}},
             }
-        }
+        },
     },
 )
 async def update(
@@ -52,9 +73,13 @@ async def update(
             f"Unsupported media type {media_type or '(none)'!r}: POST an update as "
             "application/x-www-form-urlencoded or application/sparql-update.",
         )
-    if any(key in ("using-graph-uri", "using-named-graph-uri") for key, _ in pairs):
-        raise ProtocolError(
-            400, "using-graph-uri and using-named-graph-uri are not supported; use USING."
+    try:
+        text = with_protocol_dataset(
+            text,
+            [value for key, value in pairs if key == USING_DEFAULT],
+            [value for key, value in pairs if key == USING_NAMED],
         )
+    except DatasetConflict as conflict:
+        raise ProtocolError(400, f"Bad request: {conflict}") from None
     await service.update(text)
     return Response(status_code=204)

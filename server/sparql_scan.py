@@ -183,6 +183,17 @@ def _pairs(text: str) -> list[tuple[str, str]]:
     ]
 
 
+def token_spans(text: str) -> list[tuple[str, str, int, int]]:
+    """Significant tokens as ``(kind, text, start, end)``, for rewriting the text around them."""
+    kinds = _KINDS
+    skipped = _SKIPPED
+    return [
+        (kinds[number], match[number], *match.span(number))  # type: ignore[misc]
+        for match in _SIGNIFICANT.finditer(text)
+        if (number := match.lastindex) not in skipped
+    ]
+
+
 def tokenize(text: str) -> list[Token]:
     """Significant tokens of ``text``; whitespace and comments are dropped."""
     return [Token(kind, token) for kind, token in _pairs(text)]

@@ -29,8 +29,9 @@ dataset); the dataset tests give the whole dataset by protocol
 (query_multiple_dataset checks that the protocol dataset overrides the query's
 FROM: with FROM data3 and no named graphs its ASK would be false); the update
 tests' checking queries name their graphs with GRAPH <...>. Only the
-update_dataset_* tests depend on what an update's default graph is, and they
-need using-graph-uri / using-named-graph-uri, which the server refuses.
+update_dataset_* tests depend on what an update's default graph is: they set
+it with using-graph-uri / using-named-graph-uri, which the server writes into
+the update as USING / USING NAMED (server/update_dataset.py).
 
 Which pass
 ==========
@@ -50,10 +51,10 @@ query_content_type_select          pass (application/sparql-results+json)
 query_content_type_ask             pass (application/sparql-results+json)
 query_content_type_describe        pass (text/turtle, empty graph)
 query_content_type_construct       pass (text/turtle)
-update_dataset_default_graph       expected failure: 400 for using-graph-uri (not supported)
-update_dataset_default_graphs      expected failure: 400 for using-graph-uri (not supported)
-update_dataset_named_graphs        expected failure: 400 for using-named-graph-uri (not supported)
-update_dataset_full                expected failure: 400 for using-graph-uri (not supported)
+update_dataset_default_graph       pass (using-graph-uri as USING)
+update_dataset_default_graphs      pass (two USING)
+update_dataset_named_graphs        pass (using-named-graph-uri as USING NAMED)
+update_dataset_full                pass (USING and USING NAMED)
 update_post_form                   pass (204)
 update_post_direct                 pass (204)
 update_base_uri                    pass (relative IRI resolved against <.../sparql>)
@@ -71,13 +72,11 @@ bad_update_wrong_media_type        pass (415)
 bad_update_missing_form_type       pass (415, no Content-Type)
 bad_update_non_utf8                pass (415, charset=UTF-16)
 bad_update_syntax                  pass (400)
-bad_update_dataset_conflict        pass, but only because every using-(named-)graph-uri is
-                                   refused with 400; an implementation of those parameters
-                                   must still refuse them next to USING/USING NAMED/WITH
+bad_update_dataset_conflict        pass (400: using-named-graph-uri with WITH)
 =================================  =============================================================
 
-The expected failures are strict (``XFAIL``): once the server supports the
-parameters the tests fail until their entries are removed.
+Any expected failure goes in ``XFAIL`` (strict: a fix makes its test fail
+until the entry is removed); there are none.
 """
 
 from __future__ import annotations
@@ -135,17 +134,7 @@ RDF_SYNTAXES = {
     "text/n3": "n3",
 }
 
-_USING_UNSUPPORTED = (
-    "server/routes_update.py:50 refuses using-graph-uri / using-named-graph-uri with 400 "
-    "'not supported; use USING' (SPARQL 1.1 Protocol 2.2.3 defines them for the update "
-    "operation), so the update is never applied and the checking ASK answers false"
-)
-XFAIL: dict[str, str] = {
-    "update_dataset_default_graph": _USING_UNSUPPORTED,
-    "update_dataset_default_graphs": _USING_UNSUPPORTED,
-    "update_dataset_named_graphs": _USING_UNSUPPORTED,
-    "update_dataset_full": _USING_UNSUPPORTED,
-}
+XFAIL: dict[str, str] = {}
 """Strict expected failures: manifest entry -> why this server fails it."""
 
 
