@@ -14,7 +14,7 @@ import doctest
 import pytest
 from conftest_endpoint import EX, GRAPH_ONE, GRAPH_TWO, PREFIX, TOKEN
 
-from openskies.server import update_dataset
+from openskies.server import sparql_scan, update_dataset
 from openskies.server.update_dataset import DatasetConflict, with_protocol_dataset
 
 SCRATCH = EX + "graph/using-scratch"
@@ -176,3 +176,40 @@ def test_the_module_examples_run():
     results = doctest.testmod(update_dataset)
     assert results.attempted >= 2
     assert results.failed == 0
+
+
+VALID_UPDATES = [
+    "INSERT DATA { <x:a> <x:b> <x:c> }",
+    "DELETE DATA { GRAPH <x:g> { <x:a> <x:b> 'WHERE' } }",
+    "CLEAR SILENT ALL ; DROP SILENT GRAPH <x:g> ; CREATE SILENT GRAPH <x:h>",
+    "ADD SILENT <x:g> TO <x:h> ; MOVE SILENT DEFAULT TO <x:h> ; COPY SILENT <x:h> TO DEFAULT",
+    "delete where { ?s ?p ?o }",
+    "PREFIX ex: <http://example.org/>\nDELETE WHERE { GRAPH ?g { ?s ex:p ?o } }",
+    "DELETE WHERE { ?s <x:p> ?o . GRAPH <x:g> { ?o <x:q> 1, 2 ; <x:r> ?o } }",
+    "BASE <http://example.org/> DELETE { ?s <p> ?o } INSERT { ?s <q> ?o } WHERE { ?s <p> ?o }",
+    "INSERT { ?s <x:p> ?n } WHERE { { SELECT ?s (COUNT(*) AS ?n) WHERE { ?s ?p ?o } "
+    "GROUP BY ?s } OPTIONAL { ?s <x:q> ?q FILTER(?q != 'where') } }",
+    '# WHERE {\nINSERT { ?s <x:p> """a\nWHERE } b""" } WHERE # }\n{ ?s ?p ?o }',
+    "INSERT { GRAPH ?g { ?s a <x:T> } } WHERE { GRAPH ?g { ?s ?p ?o } MINUS { ?s a <x:T> } } ;\n"
+    "DELETE { ?s a <x:T> } WHERE { VALUES ?s { <x:a> <x:b> } } ;\n"
+    "DELETE WHERE { ?s a <x:U> }",
+]
+
+
+@pytest.mark.parametrize("update", VALID_UPDATES)
+def test_every_rewritten_update_is_still_valid(update):
+    """The engine accepts what the rewriting writes, for each kind of operation."""
+    import pyoxigraph
+
+    pyoxigraph.Store().update(update)  # the example itself is valid
+    rewritten = with_protocol_dataset(update, ["http://example.org/g"], ["http://example.org/n"])
+    pyoxigraph.Store().update(rewritten)  # raises SyntaxError if the text is broken
+    where_count = sum(
+        1
+        for kind, text, _, _ in sparql_scan.token_spans(update)
+        if kind == "word" and text.upper() == "WHERE"
+    )
+    if where_count == 0:
+        assert rewritten == update
+    else:
+        assert rewritten.count("USING NAMED <http://example.org/n>") >= 1
