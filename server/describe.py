@@ -85,9 +85,20 @@ def _integer(value: int) -> ox.Literal:
 
 
 def service_description(
-    endpoint: str, stats: dict[str, Any], fmt: Format, *, writable: bool, federated: bool
+    endpoint: str,
+    stats: dict[str, Any],
+    fmt: Format,
+    *,
+    update_endpoint: str | None,
+    federated: bool,
 ) -> bytes:
-    """sd:Service for ``endpoint``: language, formats, features and the default dataset."""
+    """sd:Service for the query ``endpoint``: language, formats, features and the default dataset.
+
+    Updates have their own endpoint (``/update``; the query endpoint refuses
+    them), so when writes are on it is a second sd:Service that supports
+    SPARQL 1.1 Update. It has no sd:UnionDefaultGraph: an update's default
+    graph is the store's own.
+    """
     graph = _Graph()
     service = ox.BlankNode("service")
     dataset = ox.BlankNode("dataset")
@@ -95,8 +106,11 @@ def service_description(
     graph.add(service, RDF_TYPE.value, ox.NamedNode(SD + "Service"))
     graph.add(service, SD + "endpoint", ox.NamedNode(endpoint))
     graph.add(service, SD + "supportedLanguage", ox.NamedNode(SD + "SPARQL11Query"))
-    if writable:
-        graph.add(service, SD + "supportedLanguage", ox.NamedNode(SD + "SPARQL11Update"))
+    if update_endpoint is not None:
+        updates = ox.BlankNode("updateService")
+        graph.add(updates, RDF_TYPE.value, ox.NamedNode(SD + "Service"))
+        graph.add(updates, SD + "endpoint", ox.NamedNode(update_endpoint))
+        graph.add(updates, SD + "supportedLanguage", ox.NamedNode(SD + "SPARQL11Update"))
     for name in RESULT_FORMAT_IRIS:
         graph.add(service, SD + "resultFormat", ox.NamedNode(RESULT_FORMAT_IRIS[name]))
     graph.add(service, SD + "feature", ox.NamedNode(SD + "UnionDefaultGraph"))

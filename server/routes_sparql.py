@@ -68,7 +68,7 @@ async def _describe(
         settings.public_base_url + "/sparql",
         await service.stats(),
         fmt,
-        writable=bool(settings.update_token),
+        update_endpoint=settings.public_base_url + "/update" if settings.update_token else None,
         federated=bool(settings.outbound_allowlist),
     )
     return respond(body, fmt, head=request.method == "HEAD")

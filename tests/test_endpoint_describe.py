@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from conftest_endpoint import DATA, GRAPH_ONE, GRAPH_TWO
 from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, XSD
@@ -21,9 +22,9 @@ def test_service_description(client):
     response = client.get("/sparql")
     assert response.headers["content-type"] == "text/turtle; charset=utf-8"
     graph = _graph(response)
-    service = graph.value(predicate=RDF.type, object=SD.Service)
-    assert graph.value(service, SD.endpoint) == URIRef("http://127.0.0.1:8000/sparql")
-    assert SD.SPARQL11Query in set(graph.objects(service, SD.supportedLanguage))
+    service = graph.value(predicate=SD.endpoint, object=URIRef("http://127.0.0.1:8000/sparql"))
+    assert (service, RDF.type, SD.Service) in graph
+    assert set(graph.objects(service, SD.supportedLanguage)) == {SD.SPARQL11Query}
     assert SD.UnionDefaultGraph in set(graph.objects(service, SD.feature))
     formats = set(graph.objects(service, SD.resultFormat))
     assert len(formats) == 8
@@ -31,6 +32,18 @@ def test_service_description(client):
     dataset = graph.value(service, SD.defaultDataset)
     names = {graph.value(named, SD.name) for named in graph.objects(dataset, SD.namedGraph)}
     assert names == {URIRef(GRAPH_ONE), URIRef(GRAPH_TWO)}
+
+
+def test_updates_are_described_at_their_own_endpoint(client, live_url):
+    """/sparql refuses updates; the writable server describes /update as a second service."""
+    graph = _graph(client.get("/sparql"))
+    updates = graph.value(predicate=SD.endpoint, object=URIRef("http://127.0.0.1:8000/update"))
+    assert (updates, RDF.type, SD.Service) in graph
+    assert set(graph.objects(updates, SD.supportedLanguage)) == {SD.SPARQL11Update}
+    assert (updates, SD.feature, SD.UnionDefaultGraph) not in graph
+    read_only = Graph().parse(data=httpx.get(live_url + "/sparql").content, format="turtle")
+    assert set(read_only.objects(None, SD.supportedLanguage)) == {SD.SPARQL11Query}
+    assert len(set(read_only.subjects(RDF.type, SD.Service))) == 1
 
 
 def test_service_description_by_accept_and_head(client):
