@@ -302,9 +302,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--systems", default=",".join(systems.SYSTEMS))
     parser.add_argument("--tool", default="auto", choices=("auto", "wrk", "python"))
     parser.add_argument(
-        "--workers", type=int, default=2, help="our query worker processes (per web process)"
+        "--workers", type=int, default=2, help="our query workers (as OPENSKIES_WORKERS)"
     )
-    parser.add_argument("--http-processes", type=int, default=1, help="our web processes")
+    parser.add_argument(
+        "--http-processes", type=int, default=None, help="our web processes (default: its own)"
+    )
     parser.add_argument("--rdflib-max", default="100k", help="largest size for rdflib-endpoint")
     parser.add_argument("--no-catalog", dest="catalog", action="store_false")
     parser.add_argument("--workdir", type=Path, default=Path("build/bench"))

@@ -138,7 +138,7 @@ def start(
     workdir: Path,
     *,
     workers: int = 2,
-    http_processes: int = 1,
+    http_processes: int | None = None,
 ) -> Running:
     """Start ``name`` over ``data`` (N-Triples with ``triples`` triples) and wait for it."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -158,11 +158,12 @@ def start(
             "OPENSKIES_DATA_FILES": json.dumps([str(data)]),
             "OPENSKIES_REPLACE_DATA": "true",
             "OPENSKIES_WORKERS": str(workers),
-            "OPENSKIES_HTTP_PROCESSES": str(http_processes),
             "OPENSKIES_QUERY_TIMEOUT": "60",
             "OPENSKIES_MAX_RESULT_ROWS": "1000000",
             "OPENSKIES_STORE": "memory",
         }
+        if http_processes is not None:  # else the server's own choice
+            env["OPENSKIES_HTTP_PROCESSES"] = str(http_processes)
         if name == "ours-disk":
             store = workdir / "ours-store"
             shutil.rmtree(store, ignore_errors=True)

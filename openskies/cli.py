@@ -256,7 +256,8 @@ def serve(
     http_processes: Annotated[
         int | None,
         typer.Option(
-            help="Web server processes sharing the port; read-only servers only "
+            help="Web server processes sharing the port; read-only servers only. 0 (default): "
+            "two for large data on a read-only server with 2+ CPUs, else one "
             "[OPENSKIES_HTTP_PROCESSES]."
         ),
     ] = None,
@@ -304,6 +305,9 @@ def serve(
     except ValueError as error:
         typer.secho(f"invalid settings: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    from openskies.server.web_processes import resolve_web_processes
+
+    settings = resolve_web_processes(settings)
     if settings.http_processes > 1:
         _serve_processes(settings, access_log)
         return
