@@ -307,7 +307,11 @@ def serve(
         raise typer.Exit(2) from None
     from openskies.server.web_processes import resolve_web_processes
 
-    settings = resolve_web_processes(settings)
+    try:
+        settings = resolve_web_processes(settings)
+    except (OSError, ValueError) as error:
+        typer.secho(f"cannot serve: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     if settings.http_processes > 1:
         _serve_processes(settings, access_log)
         return

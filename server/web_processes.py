@@ -30,9 +30,19 @@ LARGE_DATA_BYTES = 8 * 2**20
 
 
 def data_bytes(settings: Settings) -> int:
-    """Total size of the files the server will load (building the dataset first if needed)."""
+    """Size of the data: the on-disk store's files once it is filled, else the files to load.
+
+    Finding the files to load builds the dataset first if it is missing, and
+    raises ``FileNotFoundError`` for a data file that does not exist.
+    """
     from openskies.server.data import dataset_sources
 
+    if settings.store == "disk":
+        from openskies.server.store import store_initialized
+
+        directory = settings.store_path.resolve()
+        if store_initialized(directory):
+            return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
     return sum(path.stat().st_size for path in dataset_sources(settings))
 
 

@@ -128,3 +128,16 @@ def test_serve_starts_two_web_processes_for_large_data(large_data):
         workers = _workers(process.pid)
         assert len(workers) == 2
         assert len({worker.ppid() for worker in workers}) == 2, "one worker per web process"
+
+
+def test_a_missing_data_file_is_a_clear_error_not_a_traceback():
+    result = subprocess.run(
+        [OPENSKIES, "serve", "--replace-data", "--data", "/nonexistent/data.nt"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "cannot serve: data file not found: /nonexistent/data.nt" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
