@@ -257,7 +257,7 @@ def serve(
         int | None,
         typer.Option(
             help="Web server processes sharing the port; read-only servers only. 0 (default): "
-            "two for large data on a read-only server with 2+ CPUs, else one "
+            "two for 8 MiB+ of data in memory on a read-only server with 2+ CPUs, else one "
             "[OPENSKIES_HTTP_PROCESSES]."
         ),
     ] = None,

@@ -135,7 +135,7 @@ class Settings(BaseModel):
         "More than one uses more cores for HTTP (the limit for small queries) and more memory; "
         "read-only servers only (no update_token), unless the store is remote. 0 (the "
         "default) chooses: two, with the workers divided between them, when the server is "
-        "read-only, the store embedded, the machine has two CPUs or more and the data files "
+        "read-only, the store in memory, the machine has two CPUs or more and the data files "
         "hold 8 MiB or more (server/web_processes.py); otherwise one.",
     )
     update_token: str | None = Field(

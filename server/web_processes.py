@@ -9,14 +9,19 @@ each against one with two workers (same 2-core machine, 4 connections, one
 1,799 -> 2,334, aggregate 404 -> 494, property path 2,853 -> 3,296, text
 filter 186 -> 204, ORDER BY 100 -> 97.
 
-The price is memory: a second web process (about 76 MiB) and uvicorn's
-supervisor. Next to a large dataset, which every worker holds, that is
-small; on the article graph it would break the 150 MiB budget. So the
-automatic choice is two web processes only when the data is large, the
-server is read-only (each process has its own workers, and a write would
-reach only one of them), the store is embedded, and there are two CPUs.
-The query workers (``workers``) are then divided between the two, so the
-number of copies of the data stays the same.
+The price is memory and start-up time. Memory: a second web process
+(about 76 MiB) and uvicorn's supervisor; next to a large dataset, which
+every worker holds, that is small, but on the article graph it would break
+the 150 MiB budget. Start-up: uvicorn starts the web processes by spawning
+fresh interpreters, which import the app before their workers begin to
+load, so the first answer comes later (100k triples: 1.6 -> 2.7 s in memory,
+1.0 -> 1.8 s from the on-disk store). The on-disk store is there for fast
+restarts (1m triples in 1.4 s), so it keeps one web process. The automatic
+choice is therefore two web processes only for the in-memory store, with
+large data, on a read-only server (each process has its own workers, and a
+write would reach only one of them), with two CPUs or more. The query
+workers (``workers``) are then divided between the two, so the number of
+copies of the data stays the same.
 """
 
 from __future__ import annotations
@@ -30,19 +35,13 @@ LARGE_DATA_BYTES = 8 * 2**20
 
 
 def data_bytes(settings: Settings) -> int:
-    """Size of the data: the on-disk store's files once it is filled, else the files to load.
+    """Size of the files the server will load.
 
-    Finding the files to load builds the dataset first if it is missing, and
-    raises ``FileNotFoundError`` for a data file that does not exist.
+    Finding them builds the dataset first if it is missing, and raises
+    ``FileNotFoundError`` for a data file that does not exist.
     """
     from openskies.server.data import dataset_sources
 
-    if settings.store == "disk":
-        from openskies.server.store import store_initialized
-
-        directory = settings.store_path.resolve()
-        if store_initialized(directory):
-            return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
     return sum(path.stat().st_size for path in dataset_sources(settings))
 
 
@@ -56,7 +55,7 @@ def resolve_web_processes(settings: Settings, *, cpus: int | None = None) -> Set
         return settings
     many = (
         settings.update_token is None
-        and settings.store != "remote"
+        and settings.store == "memory"
         and (cpus if cpus is not None else os.cpu_count() or 1) >= 2
         and data_bytes(settings) >= LARGE_DATA_BYTES
     )

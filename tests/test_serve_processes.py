@@ -100,6 +100,7 @@ def test_by_default_large_read_only_data_gets_two_web_processes(large_data):
         ({}, 1, "one CPU"),
         ({"update_token": "token-0123456789"}, 2, "writes on"),
         ({"store": "remote", "remote_query_url": "http://127.0.0.1:9/q"}, 2, "remote store"),
+        ({"store": "disk"}, 2, "on-disk store: restarts stay fast"),
     ],
 )
 def test_one_web_process_otherwise(large_data, values, cpus, why):
