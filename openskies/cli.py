@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -256,8 +256,7 @@ def serve(
     http_processes: Annotated[
         int | None,
         typer.Option(
-            help="Web server processes sharing the port; read-only servers only. 0 (default): "
-            "two for 8 MiB+ of data in memory on a read-only server with 2+ CPUs, else one "
+            help="Web server processes sharing the port; read-only servers only "
             "[OPENSKIES_HTTP_PROCESSES]."
         ),
     ] = None,
@@ -305,13 +304,6 @@ def serve(
     except ValueError as error:
         typer.secho(f"invalid settings: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    from openskies.server.web_processes import resolve_web_processes
-
-    try:
-        settings = resolve_web_processes(settings)
-    except (OSError, ValueError) as error:
-        typer.secho(f"cannot serve: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
     if settings.http_processes > 1:
         _serve_processes(settings, access_log)
         return
@@ -319,7 +311,10 @@ def serve(
 
     # The workers load the data while the web app is imported (see StartingBackend);
     # /sparql is answered before FastAPI is imported (see StagedApp).
-    starting = StartingBackend(make_backend(settings))
+    try:
+        starting = StartingBackend(make_backend(settings))
+    except (OSError, ValueError) as error:  # a data file missing or unreadable
+        _cannot_serve(error)
     import uvicorn
 
     from openskies.server.http_protocol import CoalescingHttpToolsProtocol
@@ -335,6 +330,11 @@ def serve(
     )
 
 
+def _cannot_serve(error: Exception) -> NoReturn:
+    typer.secho(f"cannot serve: {error}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2) from None
+
+
 def _serve_processes(settings: Settings, access_log: bool) -> None:
     """Several uvicorn processes on one port, each building its app from the settings."""
     import os
@@ -345,15 +345,18 @@ def _serve_processes(settings: Settings, access_log: bool) -> None:
     from openskies.server.staged import SETTINGS_ENV
 
     # Build, and fill an on-disk store, once here rather than in every web process at once.
-    if settings.store == "memory":
-        dataset_sources(settings)
-    elif settings.store == "disk":
-        from openskies.server import store
+    try:
+        if settings.store == "memory":
+            dataset_sources(settings)
+        elif settings.store == "disk":
+            from openskies.server import store
 
-        directory = settings.store_path.resolve()
-        if not store.store_initialized(directory):
-            sources = [str(path) for path in dataset_sources(settings)]
-            store.prepare_disk_store(str(directory / store.PRIMARY), sources)
+            directory = settings.store_path.resolve()
+            if not store.store_initialized(directory):
+                sources = [str(path) for path in dataset_sources(settings)]
+                store.prepare_disk_store(str(directory / store.PRIMARY), sources)
+    except (OSError, ValueError) as error:  # a data file missing or unreadable
+        _cannot_serve(error)
     from openskies.server.http_protocol import CoalescingHttpToolsProtocol
 
     os.environ[SETTINGS_ENV] = settings.model_dump_json()

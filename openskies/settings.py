@@ -129,14 +129,11 @@ class Settings(BaseModel):
         "query that needs more gets a 503. 0 for no limit. The writer is not limited.",
     )
     http_processes: int = Field(
-        default=0,
-        ge=0,
+        default=1,
+        ge=1,
         description="Web server processes sharing the port, each with its own query workers. "
         "More than one uses more cores for HTTP (the limit for small queries) and more memory; "
-        "read-only servers only (no update_token), unless the store is remote. 0 (the "
-        "default) chooses: two, with the workers divided between them, when the server is "
-        "read-only, the store in memory, the machine has two CPUs or more and the data files "
-        "hold 8 MiB or more (server/web_processes.py); otherwise one.",
+        "read-only servers only (no update_token), unless the store is remote.",
     )
     update_token: str | None = Field(
         default=None, description="Bearer token that enables writes; writes are off without it."
