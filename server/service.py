@@ -19,7 +19,7 @@ from starlette.responses import Response
 from openskies.iris import PREFIXES
 from openskies.server.negotiation import Format, Kind, NotAcceptable, negotiate
 from openskies.server.protocol_error import ProtocolError
-from openskies.server.sparql_scan import ScanResult, outbound_violations, scan
+from openskies.server.sparql_scan import ScanResult, outbound_violations, quick_scan, scan
 from openskies.server.store import Backend, sources_id
 from openskies.settings import Settings
 
@@ -80,7 +80,13 @@ class SparqlService:
                 f"The {what} is too long: {len(text)} characters, "
                 f"the limit is {self.settings.max_query_length}.",
             )
-        result = scan(text, PREFIXES)
+        settings = self.settings
+        result = quick_scan(
+            text,
+            PREFIXES,
+            max_depth=settings.max_query_depth,
+            max_operators=settings.max_query_operators,
+        ) or scan(text, PREFIXES)
         if result.max_depth > self.settings.max_query_depth:
             raise ProtocolError(
                 400,

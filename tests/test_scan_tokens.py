@@ -96,3 +96,86 @@ def test_tokens_equal_the_grammar_patterns_on_mutated_queries() -> None:
                 chars.insert(position, rng.choice(_TRICKY))
         text = "".join(chars)
         assert tokenize(text) == _grammar_tokens(text), text
+
+
+# ---------------------------------------------------------------- the quick scan agrees
+# ``quick_scan`` decides plain queries without tokenizing them; where it
+# answers, every verdict must be the full scan's, and its depth and operator
+# figures must bound the full scan's (they are only compared with the limits).
+
+from openskies.server.sparql_scan import ScanResult, quick_scan  # noqa: E402
+
+_LIMITS = {"max_depth": 200, "max_operators": 2_000}
+
+
+def _assert_agrees(text: str, quick: ScanResult) -> None:
+    full = scan(text, PREFIXES)
+    assert (quick.form, quick.has_dataset_clause, quick.outbound, quick.needs_prefixes) == (
+        full.form,
+        full.has_dataset_clause,
+        full.outbound,
+        full.needs_prefixes,
+    ), text
+    assert quick.max_depth >= full.max_depth and quick.operators >= full.operators, text
+
+
+def test_the_quick_scan_agrees_with_the_full_scan_on_every_suite_and_catalog_query() -> None:
+    answered = 0
+    for text in _corpus():
+        quick = quick_scan(text, PREFIXES, **_LIMITS)
+        if quick is not None:
+            answered += 1
+            _assert_agrees(text, quick)
+    assert answered > 250  # most real queries take the quick path
+
+
+def test_the_quick_scan_agrees_on_mutated_queries() -> None:
+    rng = random.Random(20261130)
+    corpus = [text for text in _corpus() if len(text) < 2_000]
+    tricky = _TRICKY + "#:<>PREFIXBASEselect"
+    answered = 0
+    for _ in range(4_000):
+        chars = list(rng.choice(corpus))
+        for _ in range(rng.randint(1, 6)):
+            position = rng.randrange(len(chars) + 1)
+            if chars and rng.random() < 0.3:
+                del chars[min(position, len(chars) - 1)]
+            else:
+                chars.insert(position, rng.choice(tricky))
+        text = "".join(chars)
+        quick = quick_scan(text, PREFIXES, **_LIMITS)
+        if quick is not None:
+            answered += 1
+            _assert_agrees(text, quick)
+    assert answered > 1_000
+
+
+def test_the_quick_scan_leaves_to_the_full_scan_what_it_cannot_decide() -> None:
+    def quick(text: str, **limits: int) -> ScanResult | None:
+        return quick_scan(text, PREFIXES, **{**_LIMITS, **limits})
+
+    plain = "PREFIX osk: <https://w3id.org/openskies/ontology/>\nSELECT * { ?s osk:date ?d }"
+    assert quick(plain) is not None
+    assert quick(plain, max_depth=0) is None  # a bracket more than the depth limit allows
+    assert quick(plain, max_operators=len(plain) - 1) is None
+    for text in (
+        "SELECT * { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+        "SELECT * FROM <http://example.org/g> { ?s ?p ?o }",
+        "LOAD <file:///etc/passwd>",
+        "PREFIX e: <http://e/\\u0041> SELECT * { ?s ?p ?o }",  # an escape in a declared IRI
+        "PREFIXosk: <http://e/> SELECT * { ?s osk:p ?o }",  # one pname, not a declaration
+        "PREFIX osk:x <http://e/> SELECT * { ?s ?p ?o }",
+        "SELECT:x * { ?s ?p ?o }",  # a prefixed name, not the keyword
+        "INSERT DATA { <http://e/s> <http://e/p> 1 }",
+    ):
+        assert quick(text) is None, text
+    # What looks like a declaration in a comment is the full scan's to judge.
+    commented = "# PREFIX osk: <https://w3id.org/openskies/ontology/>\nSELECT * { ?s osk:date ?d }"
+    assert quick(commented) is None
+    assert scan(commented, PREFIXES).needs_prefixes is True
+    lower = (
+        "prefix osk: <https://w3id.org/openskies/ontology/>\n"
+        "construct { ?s ?p ?o } where { ?s osk:date ?o }"
+    )
+    result = quick(lower)
+    assert result is not None and result.form == "CONSTRUCT" and result.needs_prefixes is False
