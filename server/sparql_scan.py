@@ -27,6 +27,13 @@ matter here (IRIs, strings, comments, variables, prefixed names). It finds:
 The tokenizer is deliberately lenient: text it cannot classify becomes a
 one-character token and is left for the engine's parser to reject with a
 proper line and column.
+
+Tokenizing costs the web process about 1.5 us a token, 30 to 100 us for an
+everyday query, on every uncached request. ``quick_scan`` gives the same
+verdicts for the common plain query (a prologue, a form, no ``SERVICE``,
+``LOAD`` or ``FROM`` anywhere in the text) from character counts and one
+anchored match, in about a fifth of that time, and leaves everything else to
+``scan``.
 """
 
 from __future__ import annotations
