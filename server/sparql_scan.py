@@ -342,11 +342,16 @@ _PROLOGUE_ITEM = (
 _PLAIN_QUERY = re.compile(
     r"(?:" + _PROLOGUE_ITEM + r")*+"
     r"(?P<form>SELECT|ASK|CONSTRUCT|DESCRIBE)(?=[\s*?$({<\#]|\Z)",
-    re.VERBOSE | re.IGNORECASE,
+    re.VERBOSE | re.IGNORECASE | re.ASCII,
 )
 """A query whose prologue holds only plain ``PREFIX`` and ``BASE`` declarations
-(ASCII names, IRIs without escapes) and comments, then its form's keyword."""
-_PROLOGUE_ITEMS = re.compile(_PROLOGUE_ITEM, re.VERBOSE | re.IGNORECASE)
+(ASCII names, IRIs without escapes) and comments, then its form's keyword.
+
+``re.ASCII``: without it, ignoring case also lets ``[A-Za-z]`` and the
+keywords match letters that fold to ASCII ones (``ſELECT``, a Kelvin sign),
+which the tokenizer reads as other tokens; and ``\\s`` stays ASCII, so text
+with other blanks goes to the full scan."""
+_PROLOGUE_ITEMS = re.compile(_PROLOGUE_ITEM, re.VERBOSE | re.IGNORECASE | re.ASCII)
 
 
 def quick_scan(
