@@ -159,44 +159,51 @@ lookahead admits only a character that the full rule (``word`` after
 ``pname``, ``pname``, ``var``) could not go on with, so the full rule would
 match the same text as the same kind; anything else falls through to it."""
 
-_SIGNIFICANT = re.compile(r"\s*(?:" + _ASCII_FIRST + _TOKEN_BODY + r"| (?P<end>\Z))", _FLAGS)
+_SIGNIFICANT_PATTERN = r"\s*(?:" + _ASCII_FIRST + _TOKEN_BODY + r"| (?P<end>\Z))"
 """``token_regex()`` with the whitespace before each token taken in the same match:
 half as many matches, the same tokens (the pattern's own group is the token).
 ``end`` takes trailing blanks in one match: without it, the search would
-start again at each of them and take quadratic time. Compiled at import, unlike
-``token_regex``: every query needs it, and ``openskies serve`` imports this
-while the workers load, so compiling it on the first scan instead measured
-about 20 ms slower to the first answer."""
+start again at each of them and take quadratic time."""
 
-_KINDS: list[str | None] = [None] * (_SIGNIFICANT.groups + 1)
-"""Token kind by group number: a match's ``lastindex`` is its token's group
-(the groups inside the alternatives do not capture), and reading it by
-number costs less than ``lastgroup`` and ``group(name)``."""
-for _name, _number in _SIGNIFICANT.groupindex.items():
-    _KINDS[_number] = _name.removeprefix("plain")
-_SKIPPED = frozenset(
-    number for name, number in _SIGNIFICANT.groupindex.items() if name in ("comment", "end")
-)
+
+@cache
+def _significant() -> tuple[re.Pattern[str], list[str | None], frozenset[int]]:
+    """``_SIGNIFICANT_PATTERN`` compiled, each group's token kind, and the groups skipped.
+
+    Kinds are read by group number: a match's ``lastindex`` is its token's
+    group (the groups inside the alternatives do not capture), and reading it
+    by number costs less than ``lastgroup`` and ``group(name)``.
+
+    Compiled on first use: its Unicode classes cost the ``re`` compiler about
+    50 ms, and ``openskies serve`` imports this module on the way to its first
+    answer, which (a plain query) ``quick_scan`` gives without it.
+    """
+    pattern = re.compile(_SIGNIFICANT_PATTERN, _FLAGS)
+    kinds: list[str | None] = [None] * (pattern.groups + 1)
+    for name, number in pattern.groupindex.items():
+        kinds[number] = name.removeprefix("plain")
+    skipped = frozenset(
+        number for name, number in pattern.groupindex.items() if name in ("comment", "end")
+    )
+    return pattern, kinds, skipped
 
 
 def _pairs(text: str) -> list[tuple[str, str]]:
     """Significant tokens as plain ``(kind, text)`` pairs (a ``Token`` costs 0.7 us more each)."""
-    kinds = _KINDS
-    skipped = _SKIPPED
+    pattern, kinds, skipped = _significant()
     return [
         (kinds[number], match[number])  # type: ignore[misc]
-        for match in _SIGNIFICANT.finditer(text)
+        for match in pattern.finditer(text)
         if (number := match.lastindex) not in skipped
     ]
 
 
 def token_spans(text: str) -> list[tuple[str, str, int, int]]:
     """Significant tokens as ``(kind, text, start, end)``, for rewriting the text around them."""
-    kinds = _KINDS
-    skipped = _SKIPPED
+    pattern, kinds, skipped = _significant()
     return [
         (kinds[number], match[number], *match.span(number))  # type: ignore[misc]
-        for match in _SIGNIFICANT.finditer(text)
+        for match in pattern.finditer(text)
         if (number := match.lastindex) not in skipped
     ]
 
