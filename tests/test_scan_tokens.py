@@ -52,6 +52,7 @@ def test_predeclared_prefixes_are_skipped_only_when_the_text_declares_what_it_us
 # ``token_regex()``, which the remote store's substitution also uses.
 
 import random  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from openskies.server.sparql_scan import token_regex  # noqa: E402
@@ -82,19 +83,24 @@ def test_tokens_equal_the_grammar_patterns_on_every_suite_and_catalog_query() ->
         assert tokenize(text) == _grammar_tokens(text), text
 
 
-def test_tokens_equal_the_grammar_patterns_on_mutated_queries() -> None:
-    """Characters that end, continue or escape names, dropped into real queries."""
-    rng = random.Random(20261129)
+def _mutations(seed: int, count: int, alphabet: str) -> Iterator[str]:
+    """Real queries with a few characters of ``alphabet`` dropped in or characters taken out."""
+    rng = random.Random(seed)
     corpus = [text for text in _corpus() if len(text) < 2_000]
-    for _ in range(3_000):
+    for _ in range(count):
         chars = list(rng.choice(corpus))
         for _ in range(rng.randint(1, 6)):
             position = rng.randrange(len(chars) + 1)
             if chars and rng.random() < 0.3:
                 del chars[min(position, len(chars) - 1)]
             else:
-                chars.insert(position, rng.choice(_TRICKY))
-        text = "".join(chars)
+                chars.insert(position, rng.choice(alphabet))
+        yield "".join(chars)
+
+
+def test_tokens_equal_the_grammar_patterns_on_mutated_queries() -> None:
+    """Characters that end, continue or escape names, dropped into real queries."""
+    for text in _mutations(20261129, 3_000, _TRICKY):
         assert tokenize(text) == _grammar_tokens(text), text
 
 
@@ -130,19 +136,10 @@ def test_the_quick_scan_agrees_with_the_full_scan_on_every_suite_and_catalog_que
 
 
 def test_the_quick_scan_agrees_on_mutated_queries() -> None:
-    rng = random.Random(20261130)
-    corpus = [text for text in _corpus() if len(text) < 2_000]
+    # Keyword and prologue characters, and letters and blanks that fold or look like ASCII.
     tricky = _TRICKY + "#:<>PREFIXBASEselect\u017f\u212a\u0130\u3000"
     answered = 0
-    for _ in range(4_000):
-        chars = list(rng.choice(corpus))
-        for _ in range(rng.randint(1, 6)):
-            position = rng.randrange(len(chars) + 1)
-            if chars and rng.random() < 0.3:
-                del chars[min(position, len(chars) - 1)]
-            else:
-                chars.insert(position, rng.choice(tricky))
-        text = "".join(chars)
+    for text in _mutations(20261130, 4_000, tricky):
         quick = quick_scan(text, PREFIXES, **_LIMITS)
         if quick is not None:
             answered += 1
