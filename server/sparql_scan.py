@@ -174,7 +174,7 @@ def _significant() -> tuple[re.Pattern[str], list[str | None], frozenset[int]]:
     group (the groups inside the alternatives do not capture), and reading it
     by number costs less than ``lastgroup`` and ``group(name)``.
 
-    Compiled on first use: its Unicode classes cost the ``re`` compiler about
+    Compiled on first use: its Unicode classes cost the ``re`` compiler 30 to
     50 ms, and ``openskies serve`` imports this module on the way to its first
     answer, which (a plain query) ``quick_scan`` gives without it.
     """
