@@ -376,6 +376,21 @@ class IdleWorkers:
         return None if got is None else (got, waiter.sent_at)
 
 
+def _run_grouping(sources: list[str], out: str) -> bool:
+    """``store_layout.write_grouped`` in a child process; True if it wrote ``out``."""
+    from openskies.server.store_layout import grouping_process
+
+    grouper = _CONTEXT.Process(
+        target=grouping_process, args=(sources, out), name="openskies-layout"
+    )
+    grouper.start()
+    grouper.join(STARTUP_TIMEOUT)
+    if grouper.exitcode is None:
+        grouper.kill()
+        grouper.join()
+    return grouper.exitcode == 0
+
+
 class WorkerPool:
     """``size`` query workers plus an on-demand writer, all over the same data."""
 
@@ -393,6 +408,8 @@ class WorkerPool:
         heavy_after: float = 0.5,
         max_heavy: int = 2,
         memory_mb: int = 2048,
+        layout_cache: Path | None = None,
+        group_min_bytes: int = 8 * 1024 * 1024,
     ):
         self.sources = [str(path) for path in sources]
         self.disk = Path(disk) if disk is not None else None
@@ -422,6 +439,10 @@ class WorkerPool:
         """Most heavy requests at once (``Settings.max_heavy_queries``)."""
         self.memory_mb = memory_mb
         """Address-space limit of each query worker in MiB, 0 for none."""
+        self.layout_cache = layout_cache
+        """Where grouped copies of the data are cached (``store_layout``); None never groups."""
+        self.group_min_bytes = group_min_bytes
+        """In memory, data files of this many bytes or more load grouped by predicate."""
         # Query workers alive or starting, those starting, and those running a heavy
         # request: guarded by ``_lock``, like ``_all``.
         self._count = 0
@@ -457,6 +478,7 @@ class WorkerPool:
         if self.disk is None:
             self._snapshot_dir = Path(tempfile.mkdtemp(prefix="openskies-snapshots-"))
             self.data_id = store.sources_id(self.sources)
+            self._group_by_predicate()
         else:
             self._snapshot_dir = self.disk / store.SNAPSHOTS
             shutil.rmtree(self._snapshot_dir, ignore_errors=True)
@@ -484,6 +506,19 @@ class WorkerPool:
         for worker in pending:
             self._await_ready(worker)
             self._idle.put(worker)
+
+    def _group_by_predicate(self) -> None:
+        """Have the workers load the data grouped by predicate, when it is large enough."""
+        from openskies.server import store_layout
+
+        if self.layout_cache is None or self._snapshot_dir is None:
+            return
+        size = sum(os.path.getsize(source) for source in self.sources)
+        if size < self.group_min_bytes:
+            return
+        first = self._snapshot_dir / "snapshot-0.nq"
+        if store_layout.place_grouped(self.sources, self.layout_cache, first, _run_grouping):
+            self._data = (0, str(first))
 
     def stop(self) -> None:
         """Stop every worker process and remove the snapshots."""

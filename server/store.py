@@ -238,4 +238,6 @@ def make_backend(settings: Settings) -> Backend:
         heavy_after=settings.heavy_query_after,
         max_heavy=settings.max_heavy_queries,
         memory_mb=settings.worker_memory_mb,
+        layout_cache=settings.build_dir.resolve() / "layout",
+        group_min_bytes=settings.group_by_predicate_min_bytes,
     )
