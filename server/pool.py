@@ -377,18 +377,22 @@ class IdleWorkers:
 
 
 def _run_grouping(sources: list[str], out: str) -> bool:
-    """``store_layout.write_grouped`` in a child process; True if it wrote ``out``."""
-    from openskies.server.store_layout import grouping_process
+    """``store_layout.main`` in a child process; True if it wrote ``out``.
 
-    grouper = _CONTEXT.Process(
-        target=grouping_process, args=(sources, out), name="openskies-layout"
-    )
-    grouper.start()
-    grouper.join(STARTUP_TIMEOUT)
-    if grouper.exitcode is None:
-        grouper.kill()
-        grouper.join()
-    return grouper.exitcode == 0
+    A plain ``python -m`` child: a ``multiprocessing`` spawn would first
+    import the ``openskies`` command's own modules again.
+    """
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "openskies.server.store_layout", out, *sources]
+    try:
+        done = subprocess.run(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=STARTUP_TIMEOUT
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 class WorkerPool:

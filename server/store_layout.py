@@ -35,6 +35,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -55,40 +56,46 @@ def cached_name(sources: list[str]) -> str:
     return f"grouped-{sources_id(sources)}-ox{version('pyoxigraph')}-v{LAYOUT_VERSION}.nq"
 
 
-def grouping_process(sources: list[str], out: str) -> None:
-    """Process entry point for ``write_grouped``: exit status 1, quietly, if it fails.
-
-    The workers then load the files themselves and report what is wrong with
-    them, once, with the message users already know.
-    """
-    try:
-        write_grouped(sources, out)
-    except Exception:  # noqa: BLE001 - any failure means "load the files as they are"
-        raise SystemExit(1) from None
-
-
 def write_grouped(sources: list[str], out: str) -> None:
-    """Load ``sources`` and write their quads to ``out`` grouped by predicate.
+    """Write the quads of ``sources`` to ``out`` as N-Quads, grouped by predicate.
 
-    Predicates come in IRI order; inside a predicate, in the store's own
-    order. Runs in a child process (pyoxigraph never runs in the web
-    process) whose heap is thrown away with it.
+    Predicates come in IRI order; inside a predicate, in file order. Each
+    file's blank nodes are renamed apart, as ``Store.bulk_load`` does, so
+    the copy holds what loading the files one by one would. Parsing into
+    lists is about twice as fast as loading a store and reading it back by
+    predicate (1m triples: 5.9 s against 8.4 s, plus 3 s to free the store).
     """
     import pyoxigraph as ox
 
-    store = ox.Store()
+    runs: dict[str, list[ox.Quad]] = {}
     for source in sources:
         fmt = ox.RdfFormat.from_extension(Path(source).suffix.lstrip(".").lower())
         if fmt is None:
             raise ValueError(f"unknown RDF format for {source}")
-        store.bulk_load(path=source, format=fmt)
-    every_predicate = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"
-    solutions = store.query(every_predicate, use_default_graph_as_union=True)
-    predicates = sorted((row[0] for row in solutions), key=lambda term: term.value)
+        for quad in ox.parse(path=source, format=fmt, rename_blank_nodes=True):
+            key = quad.predicate.value
+            run = runs.get(key)
+            if run is None:
+                runs[key] = run = []
+            run.append(quad)
     with open(out, "wb") as output:
-        for predicate in predicates:
-            quads = store.quads_for_pattern(None, predicate, None, None)
-            ox.serialize(quads, output, ox.RdfFormat.N_QUADS)
+        for key in sorted(runs):
+            ox.serialize(runs[key], output, ox.RdfFormat.N_QUADS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m openskies.server.store_layout OUT SOURCE...``: 0 once OUT is written.
+
+    Any failure is exit status 1, quietly: the workers then load the files
+    themselves and report what is wrong with them, with the message users
+    already know.
+    """
+    out, *sources = sys.argv[1:] if argv is None else argv
+    try:
+        write_grouped(sources, out)
+    except Exception:  # noqa: BLE001 - any failure means "load the files as they are"
+        return 1
+    return 0
 
 
 def place_grouped(
@@ -100,7 +107,7 @@ def place_grouped(
     """Put the grouped copy of ``sources`` at ``target``; False (and a log line) if it cannot.
 
     ``run(sources, out)`` writes a grouped copy to ``out`` in a child process
-    and says whether it succeeded. A False return is never fatal: the
+    (``main``) and says whether it succeeded. A False return is never fatal: the
     workers then load ``sources`` themselves, as without grouping, and any
     problem with the files themselves is reported from there.
     """
@@ -142,3 +149,9 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
+
+
+if __name__ == "__main__":
+    status = main()
+    sys.stdout.flush()
+    os._exit(status)  # not freeing a million parsed quads one by one

@@ -185,3 +185,15 @@ def test_the_grouped_file_holds_each_predicate_in_one_run(tmp_path):
     for path in files:
         loaded.bulk_load(path=path, format=ox.RdfFormat.from_extension(Path(path).suffix[1:]))
     assert len(predicates) == len(loaded)
+
+
+def test_blank_nodes_of_different_files_stay_apart(tmp_path):
+    first, second = tmp_path / "first.nt", tmp_path / "second.nt"
+    first.write_text(f'_:x <{EX}label> "first" .\n')
+    second.write_text(f'_:x <{EX}label> "second" .\n')
+    query = f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s <{EX}label> ?o }}"
+    for min_bytes in (NEVER, GROUPED):
+        settings = _settings(tmp_path / "build", [first, second], min_bytes)
+        with TestClient(create_app(settings)) as client:
+            body = client.get("/sparql", params={"query": query}).json()
+        assert body["results"]["bindings"][0]["n"]["value"] == "2"
