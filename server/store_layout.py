@@ -11,13 +11,13 @@ for each order, every pair in favour of the grouped order: aggregate
 6.2-7.6 -> 4.8-7.1 ms, three-way join 0.16-0.26 -> 0.13-0.23 ms, point
 lookups unchanged. At 1m triples (two pairs): aggregate 24-28 -> 12-23 ms,
 ORDER BY 290-319 -> 259-270 ms. Rebuilding the store inside the worker
-(from a temporary store) gave no steady gain: the new quads then fill the
-holes the first copy left; so the grouped file is written by a separate
-process and every worker loads it into a fresh heap.
+(from a temporary store) gave no steady gain, probably because the new
+quads then fill the holes the first copy left; so the grouped file is
+written by a separate process and every worker loads it into a fresh heap.
 
 The grouped copy is an N-Quads file holding exactly the quads of the data
-files (blank node labels are kept, as the store keeps them). It is cached
-under ``build_dir/layout`` by the files' path, size and mtime (the same id
+files, each file's blank nodes renamed apart as ``Store.bulk_load`` does.
+It is cached under ``build_dir/layout`` by the files' path, size and mtime (the same id
 as the ETags') and the pyoxigraph version, so a restart over unchanged data
 loads it at once; each server hard-links (or copies) it into its own
 snapshot directory, so a cleanup elsewhere never pulls it from under a
@@ -115,7 +115,8 @@ def place_grouped(
         cache_dir.mkdir(parents=True, exist_ok=True)
         cached = cache_dir / cached_name(sources)
         if cached.is_file():
-            os.utime(cached)  # most recently used
+            with contextlib.suppress(OSError):  # a read-only cache is still a cache
+                os.utime(cached)  # most recently used
         else:
             partial = cache_dir / f".{cached.name}.{os.getpid()}.partial"
             try:
