@@ -162,10 +162,10 @@ class Settings(BaseModel):
     group_by_predicate_min_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=0,
-        description="In-memory store: data files of this many bytes or more (in all) are loaded "
-        "grouped by predicate, which speeds up scans over a predicate (the grouped copy is made "
-        "once and cached under build_dir/layout). 0 groups any data; a size above the data's "
-        "turns it off.",
+        description="In-memory store: data of this many bytes or more (the built dataset and "
+        "data_files together) is loaded grouped by predicate, which speeds up scans over a "
+        "predicate (the grouped copy is made once and cached under build_dir/layout). 0 groups "
+        "any data; a size above the data's turns it off.",
     )
     remote_query_url: str | None = Field(
         default=None, description="SPARQL 1.1 query endpoint of the remote store."

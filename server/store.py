@@ -115,6 +115,8 @@ def open_primary(primary: str | Path, sources: list[str]) -> Any:
     """
     import pyoxigraph as ox
 
+    from openskies.server.rdf_files import rdf_format
+
     primary = Path(primary)
     store_path = primary.parent
     store_path.mkdir(parents=True, exist_ok=True)
@@ -124,10 +126,7 @@ def open_primary(primary: str | Path, sources: list[str]) -> Any:
             raise ValueError(f"the store in {store_path} was never loaded and has no sources")
         store.clear()
         for source in sources:
-            fmt = ox.RdfFormat.from_extension(Path(source).suffix.lstrip(".").lower())
-            if fmt is None:
-                raise ValueError(f"unknown RDF format for {source}")
-            store.bulk_load(path=source, format=fmt)
+            store.bulk_load(path=source, format=rdf_format(source))
         store.flush()
         store.optimize()
         _write_marker(

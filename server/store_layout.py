@@ -17,16 +17,16 @@ written by a separate process and every worker loads it into a fresh heap.
 
 The grouped copy is an N-Quads file holding exactly the quads of the data
 files, each file's blank nodes renamed apart as ``Store.bulk_load`` does.
-It is cached under ``build_dir/layout`` by the files' path, size and mtime (the same id
-as the ETags') and the pyoxigraph version, so a restart over unchanged data
+It is cached under ``build_dir/layout`` by the files' path, size and mtime
+(the same id as the ETags') and the pyoxigraph version, so a restart over unchanged data
 loads it at once; each server hard-links (or copies) it into its own
 snapshot directory, so a cleanup elsewhere never pulls it from under a
 worker that starts later.
 
-Only data files of ``Settings.group_by_predicate_min_bytes`` or more are
-grouped: below that a scan is short anyway, and the extra process would
-lengthen the start-up. The on-disk store keeps its own sorted indexes and is
-never grouped.
+Only data of ``Settings.group_by_predicate_min_bytes`` or more (the built
+dataset and ``data_files`` together) is grouped: below that a scan is short
+anyway, and the extra process would lengthen the start-up. The on-disk
+store keeps its own sorted indexes and is never grouped.
 """
 
 from __future__ import annotations
@@ -67,12 +67,11 @@ def write_grouped(sources: list[str], out: str) -> None:
     """
     import pyoxigraph as ox
 
+    from openskies.server.rdf_files import rdf_format
+
     runs: dict[str, list[ox.Quad]] = {}
     for source in sources:
-        fmt = ox.RdfFormat.from_extension(Path(source).suffix.lstrip(".").lower())
-        if fmt is None:
-            raise ValueError(f"unknown RDF format for {source}")
-        for quad in ox.parse(path=source, format=fmt, rename_blank_nodes=True):
+        for quad in ox.parse(path=source, format=rdf_format(source), rename_blank_nodes=True):
             key = quad.predicate.value
             run = runs.get(key)
             if run is None:

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pyoxigraph as ox
 
+from openskies.server.rdf_files import rdf_format
 from openskies.server.store_remote import auth_headers
 
 DEFAULT = ""
@@ -48,10 +49,7 @@ def read_quads(files: list[Path]) -> dict[str, list[ox.Quad]]:
     """Distinct quads of every file, by graph IRI (``DEFAULT`` for the default graph)."""
     graphs: dict[str, dict[ox.Quad, None]] = {}
     for path in files:
-        fmt = ox.RdfFormat.from_extension(path.suffix.lstrip(".").lower())
-        if fmt is None:
-            raise ValueError(f"unknown RDF format for {path}")
-        for item in ox.parse(path=str(path), format=fmt):
+        for item in ox.parse(path=str(path), format=rdf_format(path)):
             quad = item if isinstance(item, ox.Quad) else ox.Quad(*item, ox.DefaultGraph())
             key = DEFAULT if isinstance(quad.graph_name, ox.DefaultGraph) else quad.graph_name.value
             graphs.setdefault(key, {})[quad] = None

@@ -29,12 +29,12 @@ import threading
 import time
 from itertools import islice
 from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
 from openskies.server.gc_tuning import collect_less_often
+from openskies.server.rdf_files import rdf_format
 from openskies.server.results import WRITERS
 from openskies.server.worker_process import ChildConnection
 
@@ -240,10 +240,7 @@ class Engine:
         store = ox.Store()
         paths = [snapshot] if snapshot else self.sources
         for path in paths:
-            fmt = ox.RdfFormat.from_extension(Path(path).suffix.lstrip(".").lower())
-            if fmt is None:
-                raise ValueError(f"unknown RDF format for {path}")
-            store.bulk_load(path=path, format=fmt)
+            store.bulk_load(path=path, format=rdf_format(path))
         self.store = store
         self.generation = generation
 
