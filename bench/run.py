@@ -19,7 +19,14 @@ import httpx
 from bench import systems, workload
 from bench.generate import generate, parse_size
 
-ORDER = ("oxigraph-memory", "oxigraph-disk", "ours-memory", "ours-disk", "rdflib-endpoint")
+ORDER = (
+    "oxigraph-memory",
+    "oxigraph-disk",
+    "ours-memory",
+    "ours-disk",
+    "bare-pyoxigraph",
+    "rdflib-endpoint",
+)
 
 
 def _geomean(values: list[float]) -> float:

@@ -28,8 +28,11 @@ import httpx
 
 BIN = Path(sys.executable).parent
 SYSTEMS = ("ours-memory", "ours-disk", "oxigraph-memory", "oxigraph-disk", "rdflib-endpoint")
+REFERENCES = ("bare-pyoxigraph",)
+"""Systems run only when asked for (``--systems``): floors for the argument, not peers."""
 BASELINE = {
     "ours-memory": "oxigraph-memory",
+    "bare-pyoxigraph": "oxigraph-memory",
     "ours-disk": "oxigraph-disk",
     "rdflib-endpoint": "oxigraph-memory",
 }
@@ -228,4 +231,14 @@ def start(
         _wait(base + "/", process, timeout * 5, triples)  # rdflib-endpoint 0.6 serves at /
         cold = time.perf_counter() - began
         return Running(name, base, "/", process, cold, cold, workdir)
-    raise ValueError(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    if name == "bare-pyoxigraph":
+        # Two processes, as many as ours runs over two cores (web plus workers aside).
+        server = Path(__file__).with_name("bare_server.py")
+        command = [sys.executable, str(server), str(data), str(port), "2"]
+        began = time.perf_counter()
+        process = _popen(command, None, log)
+        _wait(base + "/sparql", process, timeout, triples)
+        cold = time.perf_counter() - began
+        return Running(name, base, "/sparql", process, cold, cold, workdir)
+    choices = ", ".join(SYSTEMS + REFERENCES)
+    raise ValueError(f"unknown system {name!r}; choose from {choices}")

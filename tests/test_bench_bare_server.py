@@ -1,0 +1,102 @@
+"""The benchmark's reference floor (``bench/bare_server.py``) answers like an endpoint.
+
+It is only a measuring stick, but a floor that answered wrongly (or not at
+all) would make the benchmark's argument wrong, so its protocol is checked
+here over loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EX = "http://example.org/"
+DATA = "".join(
+    f'<{EX}s{i}> <{EX}p> <{EX}o{i % 3}> .\n<{EX}s{i}> <{EX}label> "item {i}" .\n' for i in range(10)
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory):
+    data = tmp_path_factory.mktemp("bare") / "data.nt"
+    data.write_text(DATA)
+    port = _free_port()
+    server = ROOT / "bench" / "bare_server.py"
+    process = subprocess.Popen(
+        [sys.executable, str(server), str(data), str(port), "2"], start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(base + "/sparql", params={"query": "ASK {}"}, timeout=2)
+            break
+        except httpx.TransportError:
+            assert process.poll() is None, "the bare server exited"
+            assert time.monotonic() < deadline, "the bare server did not start"
+            time.sleep(0.05)
+    yield base
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=10)
+
+
+def _get(base: str, query: str) -> httpx.Response:
+    return httpx.get(base + "/sparql", params={"query": query}, timeout=10)
+
+
+def test_select_and_ask_come_back_as_sparql_json(bare):
+    response = _get(bare, f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{EX}p> <{EX}o1> }}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/sparql-results+json"
+    assert response.json()["results"]["bindings"][0]["n"]["value"] == "3"
+    assert _get(bare, f'ASK {{ <{EX}s9> <{EX}label> "item 9" }}').json()["boolean"] is True
+
+
+def test_graphs_come_back_as_n_triples(bare):
+    response = _get(bare, f"CONSTRUCT WHERE {{ <{EX}s4> ?p ?o }}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/n-triples"
+    assert sorted(response.text.splitlines()) == sorted(
+        line for line in DATA.splitlines() if line.startswith(f"<{EX}s4>")
+    )
+
+
+def test_bad_queries_get_400_with_the_engine_message(bare):
+    response = _get(bare, "SELEC nothing")
+    assert response.status_code == 400 and response.text
+    missing = httpx.get(bare + "/sparql", timeout=10)
+    assert missing.status_code == 400 and "query" in missing.text
+
+
+def test_one_connection_carries_many_requests(bare):
+    with httpx.Client(base_url=bare, timeout=10) as client:
+        answers = [
+            client.get("/sparql", params={"query": f"ASK {{ <{EX}s{i}> ?p ?o }}"}).json()
+            for i in range(12)
+        ]
+    assert [answer["boolean"] for answer in answers] == [True] * 10 + [False] * 2
+
+
+def test_malformed_http_is_refused_and_the_server_goes_on(bare):
+    host, port = bare.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        reply = raw.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(_get(bare, "ASK {}").text)["boolean"] is True
