@@ -2,29 +2,41 @@
 
 Why it exists: the small-query targets (1,000 triples, distinct queries)
 are decided by CPU per request, not by the engine. This server answers
-``GET ?query=`` by evaluating with pyoxigraph in the process that parsed the
-HTTP request (httptools, uvloop), with nothing else: no limits, no checks, no
-timeout, no cache, no content negotiation, no isolation. Whatever it cannot
-reach, no Python service over pyoxigraph can; the gap between it and
-``ours-*`` is the price of what ours does per request, and the gap between
-it and the Oxigraph server is the price of Python itself.
+``GET ?query=`` with pyoxigraph and nothing else: no limits, no checks, no
+timeout, no cache, no content negotiation. Whatever it cannot reach, no
+Python service over pyoxigraph can; the gap between it and ``ours-*`` is the
+price of what ours does per request, and the gap between it and the Oxigraph
+server is the price of Python itself.
 
-Do not deploy it: one runaway query stops a process for good, and a query
-nested a few thousand groups deep kills it (design.md, "Known engine hazards").
+Two layouts, so that the price of isolation is measured too:
 
-``python -m bench.bare_server DATA PORT PROCESSES``: loads DATA (N-Triples or
-N-Quads, the union of its graphs as the default graph), then forks into
-PROCESSES processes that share one listening socket on 127.0.0.1:PORT.
-Solutions and booleans come back as SPARQL JSON, graphs as N-Triples; a query
-the engine refuses gets a 400 with the engine's message.
+* ``WORKERS`` 0: the process that parsed the HTTP request evaluates the
+  query itself (``bare-pyoxigraph``). That is the fast layout, and the one a
+  public endpoint cannot use: pyoxigraph cannot stop a running query, so one
+  runaway query stops the process for good, and a query nested a few
+  thousand groups deep kills it (design.md, "Known engine hazards").
+* ``WORKERS`` > 0: each web process hands the request target to one of its
+  own worker processes over a socket pair and writes back the answer
+  (``bare-pyoxigraph-workers``): the least a design that can kill a runaway
+  query pays for that. It kills nothing itself.
+
+``python bench/bare_server.py DATA PORT PROCESSES [WORKERS]``: loads DATA
+(N-Triples or N-Quads, the union of its graphs as the default graph), then
+forks into PROCESSES web processes that share one listening socket on
+127.0.0.1:PORT, each with WORKERS workers (default 0). Solutions and booleans
+come back as SPARQL JSON, graphs as N-Triples; a query the engine refuses gets
+a 400 with the engine's message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import socket
+import struct
 import sys
+from collections import deque
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -34,6 +46,9 @@ import uvloop
 
 _JSON = b"application/sparql-results+json"
 _NTRIPLES = b"application/n-triples"
+_LENGTH = struct.Struct("!I")
+"""Each message between a web process and a worker: its length, then its pickle."""
+Answer = tuple[bytes, bytes, bytes]
 
 
 def _head(status: bytes, media_type: bytes, length: int, keep_alive: bool) -> bytes:
@@ -46,7 +61,7 @@ def _head(status: bytes, media_type: bytes, length: int, keep_alive: bool) -> by
     )
 
 
-def answer(store: ox.Store, target: bytes) -> tuple[bytes, bytes, bytes]:
+def answer(store: ox.Store, target: bytes) -> Answer:
     """(status, media type, body) for a request target such as ``/sparql?query=...``."""
     try:
         raw = httptools.parse_url(target).query or b""
@@ -65,14 +80,16 @@ def answer(store: ox.Store, target: bytes) -> tuple[bytes, bytes, bytes]:
 
 
 class BareProtocol(asyncio.Protocol):
-    """One connection: each complete request is answered before the next byte is read."""
+    """One connection; reading pauses while its request is being answered."""
 
-    def __init__(self, store: ox.Store):
-        self.store = store
+    def __init__(self, evaluate: Any):
+        self.evaluate = evaluate
+        """``evaluate(protocol, target)``: calls ``protocol.reply(answer)`` now or later."""
         self.target = b""
         self.parser = httptools.HttpRequestParser(self)
         self.transport: Any = None
         """uvloop's transport (not an ``asyncio.Transport`` subclass)."""
+        self.keep_alive = True
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -92,22 +109,111 @@ class BareProtocol(asyncio.Protocol):
         self.target += url
 
     def on_message_complete(self) -> None:
-        status, media_type, body = answer(self.store, self.target)
-        self.target = b""
-        keep_alive = self.parser.should_keep_alive()
-        self.transport.write(_head(status, media_type, len(body), keep_alive) + body)
-        if not keep_alive:
+        target, self.target = self.target, b""
+        self.keep_alive = self.parser.should_keep_alive()
+        self.transport.pause_reading()
+        self.evaluate(self, target)
+
+    def reply(self, answered: Answer) -> None:
+        status, media_type, body = answered
+        if self.transport.is_closing():
+            return
+        self.transport.write(_head(status, media_type, len(body), self.keep_alive) + body)
+        if self.keep_alive:
+            self.transport.resume_reading()
+        else:
             self.transport.close()
 
 
-def serve(store: ox.Store, listener: socket.socket) -> None:
+def _read_exact(fd: int, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def _send(fd: int, message: Any) -> None:
+    payload = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    os.write(fd, _LENGTH.pack(len(payload)) + payload)
+
+
+def worker_loop(store: ox.Store, fd: int) -> None:
+    """A worker: answer request targets from ``fd`` until the web process goes away."""
+    while True:
+        try:
+            (size,) = _LENGTH.unpack(_read_exact(fd, _LENGTH.size))
+            target = pickle.loads(_read_exact(fd, size))
+        except EOFError:
+            os._exit(0)
+        _send(fd, answer(store, target))
+
+
+class WorkerHandOff:
+    """A web process's workers: each request goes to an idle one, or waits for one."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fds: list[int]):
+        self.idle: deque[int] = deque(fds)
+        self.queued: deque[tuple[BareProtocol, bytes]] = deque()
+        self.asked: dict[int, BareProtocol] = {}
+        self.buffers = dict.fromkeys(fds, b"")
+        for fd in fds:
+            loop.add_reader(fd, self._readable, fd)
+
+    def __call__(self, protocol: BareProtocol, target: bytes) -> None:
+        if self.idle:
+            self._ask(self.idle.popleft(), protocol, target)
+        else:
+            self.queued.append((protocol, target))
+
+    def _ask(self, fd: int, protocol: BareProtocol, target: bytes) -> None:
+        self.asked[fd] = protocol
+        _send(fd, target)
+
+    def _readable(self, fd: int) -> None:
+        data = self.buffers[fd] + os.read(fd, 1 << 20)
+        if len(data) < _LENGTH.size or len(data) < _LENGTH.size + _LENGTH.unpack_from(data)[0]:
+            self.buffers[fd] = data
+            return
+        end = _LENGTH.size + _LENGTH.unpack_from(data)[0]
+        self.buffers[fd] = data[end:]
+        answered = pickle.loads(data[_LENGTH.size : end])
+        protocol = self.asked.pop(fd)
+        if self.queued:
+            self._ask(fd, *self.queued.popleft())
+        else:
+            self.idle.append(fd)
+        protocol.reply(answered)
+
+
+def serve(store: ox.Store, listener: socket.socket, workers: int) -> None:
+    """One web process, evaluating in itself (``workers`` 0) or in its own workers."""
+    fds = []
+    for _ in range(workers):
+        mine, theirs = socket.socketpair()
+        if os.fork() == 0:  # the worker shares the loaded store copy-on-write
+            mine.close()
+            listener.close()
+            worker_loop(store, theirs.detach())
+        theirs.close()
+        fds.append(mine.detach())
     loop = uvloop.new_event_loop()
-    loop.run_until_complete(loop.create_server(lambda: BareProtocol(store), sock=listener))
+    if workers:
+        evaluate: Any = WorkerHandOff(loop, fds)
+    else:
+
+        def evaluate(protocol: BareProtocol, target: bytes) -> None:
+            protocol.reply(answer(store, target))
+
+    loop.run_until_complete(loop.create_server(lambda: BareProtocol(evaluate), sock=listener))
     loop.run_forever()
 
 
 def main(argv: list[str]) -> None:
     data, port, processes = argv[0], int(argv[1]), int(argv[2])
+    workers = int(argv[3]) if len(argv) > 3 else 0
     store = ox.Store()
     rdf_format = ox.RdfFormat.N_QUADS if data.endswith(".nq") else ox.RdfFormat.N_TRIPLES
     store.bulk_load(path=data, format=rdf_format)
@@ -115,7 +221,7 @@ def main(argv: list[str]) -> None:
     for _ in range(processes - 1):
         if os.fork() == 0:  # children share the loaded store copy-on-write
             break
-    serve(store, listener)
+    serve(store, listener, workers)
 
 
 if __name__ == "__main__":

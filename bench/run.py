@@ -25,6 +25,7 @@ ORDER = (
     "ours-memory",
     "ours-disk",
     "bare-pyoxigraph",
+    "bare-pyoxigraph-workers",
     "rdflib-endpoint",
 )
 

@@ -28,11 +28,12 @@ import httpx
 
 BIN = Path(sys.executable).parent
 SYSTEMS = ("ours-memory", "ours-disk", "oxigraph-memory", "oxigraph-disk", "rdflib-endpoint")
-REFERENCES = ("bare-pyoxigraph",)
+REFERENCES = ("bare-pyoxigraph", "bare-pyoxigraph-workers")
 """Systems run only when asked for (``--systems``): floors for the argument, not peers."""
 BASELINE = {
     "ours-memory": "oxigraph-memory",
     "bare-pyoxigraph": "oxigraph-memory",
+    "bare-pyoxigraph-workers": "oxigraph-memory",
     "ours-disk": "oxigraph-disk",
     "rdflib-endpoint": "oxigraph-memory",
 }
@@ -231,10 +232,12 @@ def start(
         _wait(base + "/", process, timeout * 5, triples)  # rdflib-endpoint 0.6 serves at /
         cold = time.perf_counter() - began
         return Running(name, base, "/", process, cold, cold, workdir)
-    if name == "bare-pyoxigraph":
-        # Two processes, as many as ours runs over two cores (web plus workers aside).
+    if name.startswith("bare-pyoxigraph"):
+        # Inline: two web processes (both cores). With workers: ours' default layout,
+        # one web process handing queries to two worker processes.
+        layout = ["1", "2"] if name.endswith("-workers") else ["2", "0"]
         server = Path(__file__).with_name("bare_server.py")
-        command = [sys.executable, str(server), str(data), str(port), "2"]
+        command = [sys.executable, str(server), str(data), str(port), *layout]
         began = time.perf_counter()
         process = _popen(command, None, log)
         _wait(base + "/sparql", process, timeout, triples)

@@ -32,14 +32,23 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def bare(tmp_path_factory):
+@pytest.fixture(scope="module", params=["inline", "workers"])
+def bare(request, tmp_path_factory):
+    """The floor in both layouts: evaluating in the web process, or in two workers."""
     data = tmp_path_factory.mktemp("bare") / "data.nt"
     data.write_text(DATA)
     port = _free_port()
     server = ROOT / "bench" / "bare_server.py"
     process = subprocess.Popen(
-        [sys.executable, str(server), str(data), str(port), "2"], start_new_session=True
+        [
+            sys.executable,
+            str(server),
+            str(data),
+            str(port),
+            "2",
+            "0" if request.param == "inline" else "2",
+        ],
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -51,9 +60,26 @@ def bare(tmp_path_factory):
             assert process.poll() is None, "the bare server exited"
             assert time.monotonic() < deadline, "the bare server did not start"
             time.sleep(0.05)
-    yield base
+    yield base, request.param, process.pid
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=10)
+
+
+def _descendants(pid: int) -> int:
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, frontier = 0, [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += len(children)
+        frontier = children
+    return found
 
 
 def _get(base: str, query: str) -> httpx.Response:
@@ -61,6 +87,7 @@ def _get(base: str, query: str) -> httpx.Response:
 
 
 def test_select_and_ask_come_back_as_sparql_json(bare):
+    bare, _, _ = bare
     response = _get(bare, f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{EX}p> <{EX}o1> }}")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/sparql-results+json"
@@ -69,6 +96,7 @@ def test_select_and_ask_come_back_as_sparql_json(bare):
 
 
 def test_graphs_come_back_as_n_triples(bare):
+    bare, _, _ = bare
     response = _get(bare, f"CONSTRUCT WHERE {{ <{EX}s4> ?p ?o }}")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/n-triples"
@@ -78,6 +106,7 @@ def test_graphs_come_back_as_n_triples(bare):
 
 
 def test_bad_queries_get_400_with_the_engine_message(bare):
+    bare, _, _ = bare
     response = _get(bare, "SELEC nothing")
     assert response.status_code == 400 and response.text
     missing = httpx.get(bare + "/sparql", timeout=10)
@@ -85,6 +114,7 @@ def test_bad_queries_get_400_with_the_engine_message(bare):
 
 
 def test_one_connection_carries_many_requests(bare):
+    bare, _, _ = bare
     with httpx.Client(base_url=bare, timeout=10) as client:
         answers = [
             client.get("/sparql", params={"query": f"ASK {{ <{EX}s{i}> ?p ?o }}"}).json()
@@ -94,9 +124,33 @@ def test_one_connection_carries_many_requests(bare):
 
 
 def test_malformed_http_is_refused_and_the_server_goes_on(bare):
+    bare, _, _ = bare
     host, port = bare.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as raw:
         raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
         reply = raw.recv(4096)
     assert reply.startswith(b"HTTP/1.1 400 ")
     assert json.loads(_get(bare, "ASK {}").text)["boolean"] is True
+
+
+def test_many_clients_at_once_each_get_their_own_answer(bare):
+    """More requests than workers, slow ones among quick ones: none gets another's reply."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bare, _, _ = bare
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+    def count(i: int) -> str:
+        query = slow if i % 4 == 0 else f"SELECT (COUNT(*) AS ?n) WHERE {{ <{EX}s{i}> ?p ?o }}"
+        return _get(bare, query).json()["results"]["bindings"][0]["n"]["value"]
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(count, range(24)))
+    expected = ["160000" if i % 4 == 0 else ("2" if i < 10 else "0") for i in range(24)]
+    assert answers == expected
+
+
+def test_the_layouts_differ_in_processes(bare):
+    """Two web processes; with workers, each has two more (the hop is real)."""
+    _, layout, pid = bare
+    assert _descendants(pid) == (1 if layout == "inline" else 1 + 2 * 2)

@@ -51,17 +51,19 @@ def test_runner_smoke(tmp_path):
 
 
 def test_runner_compares_with_the_bare_floor(tmp_path):
-    """The reference floor answers every shape and catalog question with our rows."""
+    """The reference floors answer every shape and catalog question with our rows."""
     out = tmp_path / "out"
     command = [sys.executable, "-m", "bench", "--sizes", "600", "--seconds", "0.5"]
-    command += ["--connections", "2", "--systems", "ours-memory,bare-pyoxigraph"]
+    command += ["--connections", "2"]
+    command += ["--systems", "ours-memory,bare-pyoxigraph,bare-pyoxigraph-workers"]
     command += ["--tool", "python", "--workers", "1", "--workdir", str(tmp_path / "work")]
     command += ["--out", str(out)]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     systems = json.loads((out / "report.json").read_text())["sizes"]["600"]["systems"]
-    assert list(systems) == ["ours-memory", "bare-pyoxigraph"]
-    bare = systems["bare-pyoxigraph"]
-    assert bare["mismatches"] == []
-    assert bare["rows"] == systems["ours-memory"]["rows"]
-    assert all(run["requests"] > 0 and run["errors"] == 0 for run in bare["runs"].values())
+    assert list(systems) == ["ours-memory", "bare-pyoxigraph", "bare-pyoxigraph-workers"]
+    for name in ("bare-pyoxigraph", "bare-pyoxigraph-workers"):
+        bare = systems[name]
+        assert bare["mismatches"] == []
+        assert bare["rows"] == systems["ours-memory"]["rows"]
+        assert all(run["requests"] > 0 and run["errors"] == 0 for run in bare["runs"].values())
