@@ -74,33 +74,33 @@ class SparqlService:
         """Refuse, before any engine sees it, what is too long, too deep or reaches out."""
         if not text.strip():
             raise ProtocolError(400, f"Missing {what}: the '{what}' parameter is empty.")
-        if len(text) > self.settings.max_query_length:
+        settings = self.settings
+        if len(text) > settings.max_query_length:
             raise ProtocolError(
                 413,
                 f"The {what} is too long: {len(text)} characters, "
-                f"the limit is {self.settings.max_query_length}.",
+                f"the limit is {settings.max_query_length}.",
             )
-        settings = self.settings
         result = quick_scan(
             text,
             PREFIXES,
             max_depth=settings.max_query_depth,
             max_operators=settings.max_query_operators,
         ) or scan(text, PREFIXES)
-        if result.max_depth > self.settings.max_query_depth:
+        if result.max_depth > settings.max_query_depth:
             raise ProtocolError(
                 400,
                 f"The {what} is nested too deeply: {result.max_depth} levels of brackets, "
-                f"the limit is {self.settings.max_query_depth}.",
+                f"the limit is {settings.max_query_depth}.",
             )
-        if result.operators > self.settings.max_query_operators:
+        if result.operators > settings.max_query_operators:
             raise ProtocolError(
                 400,
                 f"The {what} is too complex: {result.operators} chained operators "
                 "(UNION, OPTIONAL, MINUS, BIND and operator characters), "
-                f"the limit is {self.settings.max_query_operators}.",
+                f"the limit is {settings.max_query_operators}.",
             )
-        violations = outbound_violations(result, self.settings.outbound_allowlist)
+        violations = outbound_violations(result, settings.outbound_allowlist)
         if violations:
             raise ProtocolError(403, "Refused: " + "; ".join(violations) + ".")
         return result
