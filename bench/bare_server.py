@@ -18,7 +18,8 @@ Two layouts, so that the price of isolation is measured too:
 * ``WORKERS`` > 0: each web process hands the request target to one of its
   own worker processes over a socket pair and writes back the answer
   (``bare-pyoxigraph-workers``): the least a design that can kill a runaway
-  query pays for that. It kills nothing itself.
+  query pays for that. It kills nothing itself; a worker the engine crashes
+  fails its own request with a 500 and is not replaced.
 
 ``python bench/bare_server.py DATA PORT PROCESSES [WORKERS]``: loads DATA
 (N-Triples or N-Quads, the union of its graphs as the default graph), then
@@ -33,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import signal
 import socket
 import struct
 import sys
@@ -152,9 +154,14 @@ def worker_loop(store: ox.Store, fd: int) -> None:
 
 
 class WorkerHandOff:
-    """A web process's workers: each request goes to an idle one, or waits for one."""
+    """A web process's workers: each request goes to an idle one, or waits for one.
+
+    A worker that dies (the engine crashed) fails its own request with a 500
+    and is not replaced; when none is left, requests get a 503.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, fds: list[int]):
+        self.loop = loop
         self.idle: deque[int] = deque(fds)
         self.queued: deque[tuple[BareProtocol, bytes]] = deque()
         self.asked: dict[int, BareProtocol] = {}
@@ -165,15 +172,39 @@ class WorkerHandOff:
     def __call__(self, protocol: BareProtocol, target: bytes) -> None:
         if self.idle:
             self._ask(self.idle.popleft(), protocol, target)
-        else:
+        elif self.asked:
             self.queued.append((protocol, target))
+        else:
+            protocol.reply((b"503 Service Unavailable", b"text/plain", b"No worker is left."))
 
     def _ask(self, fd: int, protocol: BareProtocol, target: bytes) -> None:
         self.asked[fd] = protocol
-        _send(fd, target)
+        try:
+            _send(fd, target)
+        except OSError:
+            self._died(fd)
+
+    def _died(self, fd: int) -> None:
+        self.loop.remove_reader(fd)
+        os.close(fd)
+        self.buffers.pop(fd, None)
+        protocol = self.asked.pop(fd, None)
+        if protocol is not None:
+            body = b"The worker evaluating this query died."
+            protocol.reply((b"500 Internal Server Error", b"text/plain", body))
+        if not self.asked and not self.idle:
+            while self.queued:
+                self(*self.queued.popleft())
 
     def _readable(self, fd: int) -> None:
-        data = self.buffers[fd] + os.read(fd, 1 << 20)
+        try:
+            chunk = os.read(fd, 1 << 20)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._died(fd)
+            return
+        data = self.buffers[fd] + chunk
         if len(data) < _LENGTH.size or len(data) < _LENGTH.size + _LENGTH.unpack_from(data)[0]:
             self.buffers[fd] = data
             return
@@ -191,6 +222,7 @@ class WorkerHandOff:
 def serve(store: ox.Store, listener: socket.socket, workers: int) -> None:
     """One web process, evaluating in itself (``workers`` 0) or in its own workers."""
     fds = []
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps a worker that dies
     for _ in range(workers):
         mine, theirs = socket.socketpair()
         if os.fork() == 0:  # the worker shares the loaded store copy-on-write

@@ -154,3 +154,36 @@ def test_the_layouts_differ_in_processes(bare):
     """Two web processes; with workers, each has two more (the hop is real)."""
     _, layout, pid = bare
     assert _descendants(pid) == (1 if layout == "inline" else 1 + 2 * 2)
+
+
+def test_an_engine_crash_costs_a_worker_not_the_server(tmp_path):
+    """With workers, a query that kills the engine fails alone; the other worker goes on."""
+    data = tmp_path / "data.nt"
+    data.write_text(DATA)
+    port = _free_port()
+    server = ROOT / "bench" / "bare_server.py"
+    process = subprocess.Popen(
+        [sys.executable, str(server), str(data), str(port), "1", "2"],
+        start_new_session=True,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _get(base, "ASK {}")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the bare server did not start"
+                time.sleep(0.05)
+        deep = "SELECT * WHERE " + "{" * 8_000 + "}" * 8_000  # design.md: kills pyoxigraph
+        assert _get(base, deep).status_code == 500
+        assert _descendants(process.pid) == 1
+        for _ in range(3):
+            assert _get(base, "ASK {}").json()["boolean"] is True
+        assert _get(base, deep).status_code == 500
+        assert _get(base, "ASK {}").status_code == 503
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
