@@ -21,12 +21,12 @@ Two layouts, so that the price of isolation is measured too:
   query pays for that. It kills nothing itself; a worker the engine crashes
   fails its own request with a 500 and is not replaced.
 
-``python bench/bare_server.py DATA PORT PROCESSES [WORKERS]``: loads DATA
-(N-Triples or N-Quads, the union of its graphs as the default graph), then
-forks into PROCESSES web processes that share one listening socket on
-127.0.0.1:PORT, each with WORKERS workers (default 0). Solutions and booleans
-come back as SPARQL JSON, graphs as N-Triples; a query the engine refuses gets
-a 400 with the engine's message.
+``python bench/bare_server.py DATA PORT PROCESSES [WORKERS]``: loads DATA (any
+RDF file the server itself reads; the union of its graphs is the default
+graph), then forks into PROCESSES web processes that share one listening
+socket on 127.0.0.1:PORT, each with WORKERS workers (default 0). Solutions and
+booleans come back as SPARQL JSON, graphs as N-Triples; a query the engine
+refuses gets a 400 with the engine's message.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ from urllib.parse import parse_qs
 import httptools
 import pyoxigraph as ox
 import uvloop
+
+from openskies.server.rdf_files import rdf_format
 
 _JSON = b"application/sparql-results+json"
 _NTRIPLES = b"application/n-triples"
@@ -247,8 +249,7 @@ def main(argv: list[str]) -> None:
     data, port, processes = argv[0], int(argv[1]), int(argv[2])
     workers = int(argv[3]) if len(argv) > 3 else 0
     store = ox.Store()
-    rdf_format = ox.RdfFormat.N_QUADS if data.endswith(".nq") else ox.RdfFormat.N_TRIPLES
-    store.bulk_load(path=data, format=rdf_format)
+    store.bulk_load(path=data, format=rdf_format(data))
     listener = socket.create_server(("127.0.0.1", port), backlog=1024)
     for _ in range(processes - 1):
         if os.fork() == 0:  # children share the loaded store copy-on-write

@@ -307,7 +307,13 @@ def main(argv: list[str] | None = None) -> dict:
         help="starts of each system per size; figures are medians over the starts",
     )
     parser.add_argument("--connections", default="4,32")
-    parser.add_argument("--systems", default=",".join(systems.SYSTEMS))
+    parser.add_argument(
+        "--systems",
+        default=",".join(systems.SYSTEMS),
+        help="comma-separated; the reference floors "
+        + ", ".join(systems.REFERENCES)
+        + " (bench/bare_server.py) run only when named",
+    )
     parser.add_argument("--tool", default="auto", choices=("auto", "wrk", "python"))
     parser.add_argument(
         "--workers", type=int, default=2, help="our query workers (as OPENSKIES_WORKERS)"

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from serve_support import free_port, port_open, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 EX = "http://example.org/"
@@ -26,10 +28,23 @@ DATA = "".join(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@contextmanager
+def _bare_serving(data: Path, processes: int, workers: int) -> Iterator[tuple[str, int]]:
+    """``bench/bare_server.py`` on a free loopback port; yields (base URL, root pid)."""
+    port = free_port()
+    server = ROOT / "bench" / "bare_server.py"
+    command = [sys.executable, str(server), str(data), str(port), str(processes), str(workers)]
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not port_open(base):
+            assert process.poll() is None, "the bare server exited"
+            assert time.monotonic() < deadline, "the bare server did not start"
+            time.sleep(0.02)
+        yield base, process.pid
+    finally:
+        stop(process)
 
 
 @pytest.fixture(scope="module", params=["inline", "workers"])
@@ -37,32 +52,8 @@ def bare(request, tmp_path_factory):
     """The floor in both layouts: evaluating in the web process, or in two workers."""
     data = tmp_path_factory.mktemp("bare") / "data.nt"
     data.write_text(DATA)
-    port = _free_port()
-    server = ROOT / "bench" / "bare_server.py"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(server),
-            str(data),
-            str(port),
-            "2",
-            "0" if request.param == "inline" else "2",
-        ],
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(base + "/sparql", params={"query": "ASK {}"}, timeout=2)
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, "the bare server exited"
-            assert time.monotonic() < deadline, "the bare server did not start"
-            time.sleep(0.05)
-    yield base, request.param, process.pid
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=10)
+    with _bare_serving(data, 2, 0 if request.param == "inline" else 2) as (base, pid):
+        yield base, request.param, pid
 
 
 def _descendants(pid: int) -> int:
@@ -160,30 +151,11 @@ def test_an_engine_crash_costs_a_worker_not_the_server(tmp_path):
     """With workers, a query that kills the engine fails alone; the other worker goes on."""
     data = tmp_path / "data.nt"
     data.write_text(DATA)
-    port = _free_port()
-    server = ROOT / "bench" / "bare_server.py"
-    process = subprocess.Popen(
-        [sys.executable, str(server), str(data), str(port), "1", "2"],
-        start_new_session=True,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _get(base, "ASK {}")
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the bare server did not start"
-                time.sleep(0.05)
+    with _bare_serving(data, 1, 2) as (base, pid):
         deep = "SELECT * WHERE " + "{" * 8_000 + "}" * 8_000  # design.md: kills pyoxigraph
         assert _get(base, deep).status_code == 500
-        assert _descendants(process.pid) == 1
+        assert _descendants(pid) == 1
         for _ in range(3):
             assert _get(base, "ASK {}").json()["boolean"] is True
         assert _get(base, deep).status_code == 500
         assert _get(base, "ASK {}").status_code == 503
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
