@@ -158,8 +158,9 @@ def worker_loop(store: ox.Store, fd: int) -> None:
 class WorkerHandOff:
     """A web process's workers: each request goes to an idle one, or waits for one.
 
-    A worker that dies (the engine crashed) fails its own request with a 500
-    and is not replaced; when none is left, requests get a 503.
+    A worker that dies (the engine crashed, or it was killed) fails its own
+    request with a 500, if it had one, and is not replaced; when none is left,
+    requests get a 503.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, fds: list[int]):
@@ -187,6 +188,8 @@ class WorkerHandOff:
             self._died(fd)
 
     def _died(self, fd: int) -> None:
+        if fd in self.idle:  # killed from outside while it had nothing to do
+            self.idle.remove(fd)
         self.loop.remove_reader(fd)
         os.close(fd)
         self.buffers.pop(fd, None)
@@ -207,10 +210,10 @@ class WorkerHandOff:
             self._died(fd)
             return
         data = self.buffers[fd] + chunk
-        if len(data) < _LENGTH.size or len(data) < _LENGTH.size + _LENGTH.unpack_from(data)[0]:
+        end = _LENGTH.size + (_LENGTH.unpack_from(data)[0] if len(data) >= _LENGTH.size else 0)
+        if len(data) < _LENGTH.size or len(data) < end:
             self.buffers[fd] = data
             return
-        end = _LENGTH.size + _LENGTH.unpack_from(data)[0]
         self.buffers[fd] = data[end:]
         answered = pickle.loads(data[_LENGTH.size : end])
         protocol = self.asked.pop(fd)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -56,21 +57,22 @@ def bare(request, tmp_path_factory):
         yield base, request.param, pid
 
 
-def _descendants(pid: int) -> int:
-    parents = {}
+def _children(pid: int) -> list[int]:
+    found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as stat:
-                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
             except OSError:
                 continue
-    found, frontier = 0, [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += len(children)
-        frontier = children
     return found
+
+
+def _descendants(pid: int) -> int:
+    children = _children(pid)
+    return len(children) + sum(_descendants(child) for child in children)
 
 
 def _get(base: str, query: str) -> httpx.Response:
@@ -158,4 +160,22 @@ def test_an_engine_crash_costs_a_worker_not_the_server(tmp_path):
         for _ in range(3):
             assert _get(base, "ASK {}").json()["boolean"] is True
         assert _get(base, deep).status_code == 500
+        assert _get(base, "ASK {}").status_code == 503
+
+
+def test_a_worker_killed_while_idle_is_dropped(tmp_path):
+    """A worker killed between requests is never asked again; the other goes on."""
+    data = tmp_path / "data.nt"
+    data.write_text(DATA)
+    with _bare_serving(data, 1, 2) as (base, pid):
+        first, second = _children(pid)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while first in _children(pid):
+            assert time.monotonic() < deadline, "the killed worker was not reaped"
+            time.sleep(0.02)
+        for _ in range(6):
+            assert _get(base, "ASK {}").json()["boolean"] is True
+        os.kill(second, signal.SIGKILL)
+        time.sleep(0.2)
         assert _get(base, "ASK {}").status_code == 503
