@@ -181,11 +181,13 @@ class WorkerHandOff:
             protocol.reply((b"503 Service Unavailable", b"text/plain", b"No worker is left."))
 
     def _ask(self, fd: int, protocol: BareProtocol, target: bytes) -> None:
-        self.asked[fd] = protocol
         try:
             _send(fd, target)
-        except OSError:
+        except OSError:  # died before its end-of-file was read: the request was not sent
             self._died(fd)
+            self(protocol, target)
+            return
+        self.asked[fd] = protocol
 
     def _died(self, fd: int) -> None:
         if fd in self.idle:  # killed from outside while it had nothing to do

@@ -39,7 +39,8 @@ def _bare_serving(data: Path, processes: int, workers: int) -> Iterator[tuple[st
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        while not port_open(base):
+        expected = processes - 1 + processes * workers  # forked after the socket opens
+        while not port_open(base) or _descendants(process.pid) < expected:
             assert process.poll() is None, "the bare server exited"
             assert time.monotonic() < deadline, "the bare server did not start"
             time.sleep(0.02)
